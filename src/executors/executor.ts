@@ -1,0 +1,67 @@
+/**
+ * @module executors/executor
+ * The contract every executor implements (local processes, containers, Slurm, Kubernetes, Lambda).
+ * Optional behaviour is a capability, never a method that throws "not implemented".
+ */
+import type { ErrorData } from '../core/index.js';
+import type { ServiceSpec } from '../fdl/service-spec.js';
+
+export interface ExecutorCapabilities {
+  /** Can answer `/run` (synchronous invocation). */
+  sync: boolean;
+  gpu: boolean;
+  /** Runs the FDL `image` for real. */
+  containers: boolean;
+  /** Jobs it can run at once (0 = unbounded). */
+  maxConcurrency: number;
+}
+
+/** One run of a service's script. */
+export interface Invocation {
+  jobId: string;
+  service: ServiceSpec;
+  /** `storage`: an object event (the input is staged in); `http`: a /run or /job body. */
+  kind: 'storage' | 'http';
+  /** The raw event JSON given to the script as EVENT (for http: the request body as text when it is text). */
+  event: string;
+  /** For storage events: the object that triggered the job. */
+  input: { bucket: string; key: string; eventTimeIso: string } | null;
+  /** For http invocations: the request body, saved by the caller to this file. */
+  bodyPath: string | null;
+  /** Job work folder, created by the caller, removed after the run by the caller. */
+  workDir: string;
+  /** Where the combined stdout/stderr log is written as the job runs. */
+  logPath: string;
+  signal: AbortSignal;
+}
+
+export interface InvocationResult {
+  status: 'succeeded' | 'failed';
+  exitCode: number | null;
+  /** The signal that ended the script, if one did. */
+  termSignal: string | null;
+  error: ErrorData | null;
+  /** Objects written by the run (bucket/key), in upload order. */
+  outputs: { provider: string; bucket: string; key: string }[];
+  /** Files left in TMP_OUTPUT_DIR (relative names), for the sync response. */
+  outputFiles: string[];
+  /** Absolute path of TMP_OUTPUT_DIR (still present until the caller removes workDir). */
+  outputDir: string;
+  startedMs: number;
+  finishedMs: number;
+}
+
+export interface DeployResult {
+  warnings: string[];
+}
+
+export interface Executor {
+  readonly name: string;
+  readonly capabilities: ExecutorCapabilities;
+  /** Prepares the backend for a service (nothing for local); returns what it cannot honour as warnings. */
+  deploy(service: ServiceSpec): Promise<DeployResult>;
+  undeploy(serviceName: string): Promise<void>;
+  /** Runs one invocation to its end. Aborting `invocation.signal` cancels it (the whole process group). */
+  run(invocation: Invocation): Promise<InvocationResult>;
+  close(): Promise<void>;
+}

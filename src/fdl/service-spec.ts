@@ -1,0 +1,61 @@
+/**
+ * @module fdl/service-spec
+ * The resolved form of one service, as every domain downstream of the FDL parser sees it: no optional
+ * fields, units in names. The stored and transmitted form is OSCAR's Service JSON (snake_case, see
+ * `service-json.ts`); `toServiceSpec` turns one into the other.
+ */
+
+/** One `input` or `output` entry of a service, resolved. */
+export interface StorageIoSpec {
+  /** `<type>.<id>`; `minio` alone becomes `minio.default`. The embedded store answers to `minio.default`. */
+  provider: string;
+  /** The path as written (after OSCAR's rewrite of a path without `/` to `<service>/<path>`). */
+  path: string;
+  /** First segment of `path`. */
+  bucket: string;
+  /** The rest of `path`, without leading or trailing slashes ('' for the whole bucket). */
+  folder: string;
+  /** Output filters: a file is uploaded when its relative name starts with one of these (empty = any). */
+  prefixes: string[];
+  /** Output filters: a file is uploaded when its relative name ends with one of these (empty = any). */
+  suffixes: string[];
+}
+
+export interface RetryPolicy {
+  /** Attempts in all, the first included. @default 3 */
+  maxAttempts: number;
+  /** Delay before the second attempt; doubles each time. @default 1000 */
+  initialBackoffMs: number;
+  /** @default 60000 */
+  maxBackoffMs: number;
+}
+
+export interface ServiceSpec {
+  name: string;
+  /** Container image; recorded, and run only by executors that run containers. */
+  image: string;
+  /** The script's content (not its path). */
+  script: string;
+  /** CPUs as a number (`'0.5'`, `'500m'` -> 0.5). @default 0.2 */
+  cpu: number;
+  /** Memory limit in bytes (`256Mi`). @default 256 MiB */
+  memoryBytes: number;
+  enableGpu: boolean;
+  logLevel: string;
+  variables: Record<string, string>;
+  secrets: Record<string, string>;
+  input: StorageIoSpec[];
+  output: StorageIoSpec[];
+  /** Wall-clock limit of one job; 0 = none. Nubes addition `timeout` (seconds). @default 0 */
+  timeoutMs: number;
+  /** Jobs of this service running at once. Nubes addition `max_concurrency`. @default 0 (only the global limit) */
+  maxConcurrency: number;
+  retry: RetryPolicy;
+  /** `local` unless the FDL names another executor (Nubes addition `executor`). */
+  executor: string;
+  /** OSCAR visibility; enforced by the multi-tenancy work. @default private */
+  visibility: 'private' | 'public' | 'restricted';
+  allowedUsers: string[];
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+}
