@@ -2,7 +2,24 @@
  * @module platform
  * Wiring only: builds every domain from the loaded config and closes them in reverse order.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createApiServer } from './api/index.js';
 import type { Logger, NubesConfig } from './core/index.js';
+import { PlatformError, systemClock, newId } from './core/index.js';
+import { openDatabase } from './state/index.js';
+import {
+  ConcurrencyLimiter,
+  Dispatcher,
+  JobQueue,
+  ServiceRegistry,
+  createTriggerHook,
+} from './events/index.js';
+import { createFsObjectStore } from './storage/index.js';
+import { createS3Server } from './s3api/index.js';
+import { createLocalExecutor } from './executors/index.js';
+import type { Executor } from './executors/executor.js';
+import { JobRunner } from './executors/job-runner.js';
 
 export interface Platform {
   /** Base URL of the REST API, e.g. http://127.0.0.1:8080 */
@@ -13,6 +30,127 @@ export interface Platform {
   close(): Promise<void>;
 }
 
-export function startPlatform(_config: NubesConfig, _logger: Logger): Promise<Platform> {
-  return Promise.reject(new Error('startPlatform: not wired yet'));
+function readVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    return pkg.version;
+  } catch {
+    return '0.0.0';
+  }
+}
+
+function urlOf(host: string, port: number): string {
+  const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  return `http://${shown.includes(':') ? `[${shown}]` : shown}:${port}`;
+}
+
+export async function startPlatform(config: NubesConfig, logger: Logger): Promise<Platform> {
+  const clock = systemClock;
+  const closers: (() => Promise<void> | void)[] = [];
+  const closeAll = async () => {
+    for (const close of closers.reverse()) {
+      try {
+        await close();
+      } catch (error) {
+        logger.error({ err: error }, 'error while shutting down');
+      }
+    }
+  };
+  try {
+    const db = openDatabase(join(config.dataDir, 'nubes.db'));
+    closers.push(() => {
+      db.close();
+    });
+
+    const registry = new ServiceRegistry(db, clock);
+    const queue = new JobQueue(db, clock, `${process.pid}-${newId()}`);
+    let dispatcher: Dispatcher | null = null;
+    const store = await createFsObjectStore({
+      db,
+      rootDir: join(config.dataDir, 'objects'),
+      // wake() only schedules a pass (setImmediate), which runs after the upload's transaction commits.
+      onEvent: createTriggerHook({
+        registry,
+        queue,
+        region: config.region,
+        onEnqueued: () => dispatcher?.wake(),
+      }),
+      clock,
+    });
+    closers.push(() => store.close());
+
+    const local = await createLocalExecutor({
+      dataDir: config.dataDir,
+      sandbox: config.sandbox,
+      maxConcurrentJobs: config.maxConcurrentJobs,
+      store,
+      logger: logger.child({ component: 'executor' }),
+    });
+    closers.push(() => local.close());
+    const executors = new Map<string, Executor>([[local.name, local]]);
+    const executor = (name: string): Executor => {
+      const found = executors.get(name);
+      if (!found)
+        throw new PlatformError('EXECUTOR_UNAVAILABLE', `no executor named "${name}" on this server`);
+      return found;
+    };
+
+    const runner = new JobRunner({ dataDir: config.dataDir, executor, logger, clock });
+    await runner.cleanWorkRoot();
+    const limiter = new ConcurrencyLimiter(config.maxConcurrentJobs, config.maxConcurrentJobs * 64);
+    dispatcher = new Dispatcher({
+      queue,
+      registry,
+      limiter,
+      runJob: (job, service, signal) => runner.runQueued(job, service, signal),
+      logger: logger.child({ component: 'dispatcher' }),
+      clock,
+    });
+    const activeDispatcher = dispatcher;
+    closers.push(() => activeDispatcher.close());
+
+    const s3 = createS3Server({
+      store,
+      region: config.region,
+      logger: logger.child({ component: 's3' }),
+      resolveSecret: (accessKeyId) =>
+        accessKeyId === config.s3AccessKey ? { secretKey: config.s3SecretKey, principal: accessKeyId } : null,
+    });
+    const s3Address = await s3.listen(config.s3Port, config.host);
+    closers.push(() => s3.close());
+    const s3Url = urlOf(config.host, s3Address.port);
+
+    const app = createApiServer({
+      config,
+      logger,
+      clock,
+      version: readVersion(),
+      s3Url: () => s3Url,
+      registry,
+      queue,
+      dispatcher,
+      limiter,
+      runner,
+      store,
+      executor,
+      executorNames: () => [...executors.keys()],
+    });
+    await app.listen({ port: config.port, host: config.host });
+    closers.push(() => app.close());
+    const address = app.server.address();
+    const apiPort = typeof address === 'object' && address ? address.port : config.port;
+
+    dispatcher.start();
+    return {
+      apiUrl: urlOf(config.host, apiPort),
+      s3Url,
+      config,
+      close: closeAll,
+    };
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
 }

@@ -81,7 +81,10 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new PlatformError('CONFIG_INVALID', `environment variable ${String(issue?.path[0])}: ${issue?.message}`);
+    throw new PlatformError(
+      'CONFIG_INVALID',
+      `environment variable ${String(issue?.path[0])}: ${issue?.message}`,
+    );
   }
   const e = parsed.data;
   const sandbox = flags.sandbox ?? e.NUBES_SANDBOX ?? 'auto';
@@ -95,7 +98,8 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
   let stored: z.infer<typeof storedCredentialsSchema> | undefined;
   if (existsSync(credentialsPath)) {
     const result = storedCredentialsSchema.safeParse(JSON.parse(readFileSync(credentialsPath, 'utf8')));
-    if (!result.success) throw new PlatformError('CONFIG_INVALID', `${credentialsPath} is not a credentials file`);
+    if (!result.success)
+      throw new PlatformError('CONFIG_INVALID', `${credentialsPath} is not a credentials file`);
     stored = result.data;
   }
   let generatedCredentials = false;

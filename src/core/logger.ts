@@ -11,7 +11,10 @@ export function createLogger(options: { level?: string; name?: string } = {}): L
     {
       name: options.name ?? 'nubes',
       level: options.level ?? 'info',
-      redact: { paths: ['*.secret', '*.password', '*.secretKey', '*.token', '*.authorization'], censor: '[redacted]' },
+      redact: {
+        paths: ['*.secret', '*.password', '*.secretKey', '*.token', '*.authorization'],
+        censor: '[redacted]',
+      },
     },
     destination({ fd: 2, sync: false }),
   );

@@ -70,11 +70,6 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX jobs_ready ON jobs(status, run_after, seq);
   CREATE INDEX jobs_service ON jobs(service, created_at);
 
-  CREATE TABLE job_logs (
-    job_id TEXT PRIMARY KEY REFERENCES jobs(id) ON DELETE CASCADE,
-    log BLOB NOT NULL
-  ) STRICT;
-
   CREATE TABLE settings (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL

@@ -96,7 +96,10 @@ export interface GetResult {
  * (`INVALID_BUCKET_NAME`); a missing bucket is `BUCKET_NOT_FOUND`, a missing object `OBJECT_NOT_FOUND`.
  */
 export interface ObjectStore {
-  createBucket(name: string, options?: { owner?: string; visibility?: BucketInfo['visibility'] }): Promise<BucketInfo>;
+  createBucket(
+    name: string,
+    options?: { owner?: string; visibility?: BucketInfo['visibility'] },
+  ): Promise<BucketInfo>;
   /** Creates the bucket when missing; never fails because it exists. */
   ensureBucket(name: string): Promise<void>;
   headBucket(name: string): Promise<BucketInfo>;

@@ -1,0 +1,27 @@
+/**
+ * @module api/context
+ * What the API routes need from the rest of the platform.
+ */
+import type { Clock, Logger, NubesConfig } from '../core/index.js';
+import type { ConcurrencyLimiter, Dispatcher, JobQueue, ServiceRegistry } from '../events/index.js';
+import type { Executor } from '../executors/executor.js';
+import type { JobRunner } from '../executors/job-runner.js';
+import type { ObjectStore } from '../storage/object-store.js';
+
+export interface ApiContext {
+  config: NubesConfig;
+  logger: Logger;
+  clock: Clock;
+  version: string;
+  /** Public base URL of the S3 endpoint. */
+  s3Url: () => string;
+  registry: ServiceRegistry;
+  queue: JobQueue;
+  dispatcher: Dispatcher;
+  limiter: ConcurrencyLimiter;
+  runner: JobRunner;
+  store: ObjectStore;
+  executor: (name: string) => Executor;
+  /** Names of the executors this server can use. */
+  executorNames: () => string[];
+}

@@ -1,0 +1,96 @@
+/**
+ * @module api/routes/invoke
+ * OSCAR's invocation endpoints: POST /job/{name} (async: queued, 201) and POST /run/{name} (sync: the answer
+ * follows OSCAR's rules — one output file base64, several zipped then base64, none the script's output).
+ * Nubes addition: `/run/{name}?raw=true` answers the raw bytes instead of base64.
+ */
+import type { FastifyInstance } from 'fastify';
+import { PlatformError, newJobId } from '../../core/index.js';
+import { objectFromEvent } from '../../events/index.js';
+import { buildSyncResponse } from '../../supervisor/index.js';
+import { requireServiceAccess } from '../auth.js';
+import type { ApiContext } from '../context.js';
+
+/** Jobs keep their event in the database and hand it to the script in an environment variable. */
+const MAX_ASYNC_EVENT_BYTES = 96 * 1024;
+
+export function invokeRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  // Any body, as bytes: a MinIO event, base64 from oscar-cli, JSON, or raw data.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(
+    '*',
+    { parseAs: 'buffer', bodyLimit: ctx.config.maxBodyBytes },
+    (_request, body, done) => {
+      done(null, body);
+    },
+  );
+
+  app.post<{ Params: { name: string } }>('/job/:name', async (request, reply) => {
+    const service = ctx.registry.get(request.params.name);
+    requireServiceAccess(request, ctx.config, service);
+    const body = (request.body as Buffer | undefined) ?? Buffer.alloc(0);
+    if (body.length > MAX_ASYNC_EVENT_BYTES) {
+      throw new PlatformError(
+        'PAYLOAD_TOO_LARGE',
+        `an async job's body is limited to ${MAX_ASYNC_EVENT_BYTES} bytes; upload the data to a bucket instead`,
+      );
+    }
+    const text = body.toString('utf8');
+    let parsed: unknown = null;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // not JSON: an opaque body
+    }
+    const object = objectFromEvent(parsed);
+    const id = newJobId(service.name);
+    ctx.queue.enqueue({
+      id,
+      service: service.name,
+      kind: object ? 'storage' : 'http',
+      event: text,
+      inputBucket: object?.bucket ?? null,
+      inputKey: object?.key ?? null,
+      maxAttempts: service.spec.retry.maxAttempts,
+    });
+    ctx.dispatcher.wake();
+    return reply.status(201).send({ job_id: id, service: service.name });
+  });
+
+  app.post<{ Params: { name: string }; Querystring: { raw?: string } }>(
+    '/run/:name',
+    async (request, reply) => {
+      const service = ctx.registry.get(request.params.name);
+      requireServiceAccess(request, ctx.config, service);
+      const raw = request.query.raw === 'true' || request.query.raw === '1';
+      const body = (request.body as Buffer | undefined) ?? Buffer.alloc(0);
+      const controller = new AbortController();
+      // The client went away before the answer: stop the script. (The request's own 'close' fires as soon as
+      // its body is read, so watch the response.)
+      reply.raw.on('close', () => {
+        if (!reply.raw.writableFinished) controller.abort();
+      });
+      await ctx.limiter.acquire(controller.signal);
+      try {
+        const answer = await ctx.runner.runSync(service, body, controller.signal, (result, log) =>
+          buildSyncResponse(result, log, { raw }),
+        );
+        if (answer.failed) {
+          return reply
+            .status(502)
+            .header('x-nubes-exit-code', String(answer.exitCode ?? ''))
+            .send({
+              error: {
+                code: answer.error?.code ?? 'JOB_FAILED',
+                message: answer.error?.message ?? 'the script failed',
+                details: { exit_code: answer.exitCode, log: answer.log },
+              },
+            });
+        }
+        return reply.status(200).type(answer.contentType).send(answer.body);
+      } finally {
+        ctx.limiter.release();
+      }
+    },
+  );
+}

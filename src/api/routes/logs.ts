@@ -1,0 +1,160 @@
+/**
+ * @module api/routes/logs
+ * OSCAR's job endpoints: GET/DELETE /system/logs/{svc}, GET/DELETE /system/logs/{svc}/{job}; Nubes additions
+ * for dead letters: GET /system/dead-letters, POST /system/logs/{svc}/{job}/retry (re-drive).
+ */
+import type { FastifyInstance } from 'fastify';
+import { PlatformError } from '../../core/index.js';
+import type { JobRecord, JobStatus } from '../../events/index.js';
+import { requireAdmin } from '../auth.js';
+import type { ApiContext } from '../context.js';
+
+/** OSCAR's page size for job listings (JOB_LISTING_LIMIT). */
+const PAGE_SIZE = 70;
+
+const OSCAR_STATUS: Record<JobStatus, string> = {
+  queued: 'Pending',
+  running: 'Running',
+  succeeded: 'Succeeded',
+  failed: 'Failed',
+  cancelled: 'Cancelled',
+};
+
+const FROM_OSCAR_STATUS: Record<string, JobStatus> = Object.fromEntries(
+  Object.entries(OSCAR_STATUS).map(([ours, theirs]) => [theirs.toLowerCase(), ours as JobStatus]),
+);
+
+function iso(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
+}
+
+export function presentJob(job: JobRecord): Record<string, unknown> {
+  return {
+    status: OSCAR_STATUS[job.status],
+    creation_time: iso(job.createdMs),
+    start_time: iso(job.startedMs),
+    finish_time: iso(job.finishedMs),
+    exit_code: job.exitCode,
+    attempts: job.attempts,
+    max_attempts: job.maxAttempts,
+    input: job.inputBucket === null ? null : `${job.inputBucket}/${job.inputKey ?? ''}`,
+    error: job.error,
+  };
+}
+
+function jobOf(ctx: ApiContext, service: string, jobId: string): JobRecord {
+  ctx.registry.get(service);
+  const job = ctx.queue.get(jobId);
+  if (!job || job.service !== service)
+    throw new PlatformError('JOB_NOT_FOUND', `no job "${jobId}" in service "${service}"`);
+  return job;
+}
+
+function parseStatuses(value: string | undefined): JobStatus[] | undefined {
+  if (value === undefined || value === '') return undefined;
+  return value.split(',').map((name) => {
+    const status = FROM_OSCAR_STATUS[name.trim().toLowerCase()];
+    if (!status) {
+      throw new PlatformError(
+        'BAD_REQUEST',
+        `unknown job status "${name}" (use ${Object.values(OSCAR_STATUS).join(', ')})`,
+      );
+    }
+    return status;
+  });
+}
+
+export function logRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  app.get<{ Params: { svc: string }; Querystring: { page?: string; status?: string } }>(
+    '/system/logs/:svc',
+    async (request) => {
+      requireAdmin(request, ctx.config);
+      ctx.registry.get(request.params.svc);
+      const page =
+        request.query.page === undefined || request.query.page === '' ? 0 : Number(request.query.page);
+      if (!Number.isInteger(page) || page < 0)
+        throw new PlatformError('BAD_REQUEST', '?page must be a whole number');
+      const statuses = parseStatuses(request.query.status);
+      const { jobs, total } = ctx.queue.listByService(request.params.svc, {
+        offset: page * PAGE_SIZE,
+        limit: PAGE_SIZE,
+        ...(statuses ? { statuses } : {}),
+      });
+      const remaining = Math.max(0, total - (page + 1) * PAGE_SIZE);
+      return {
+        jobs: Object.fromEntries(jobs.map((job) => [job.id, presentJob(job)])),
+        next_page: remaining > 0 ? String(page + 1) : '',
+        remaining_jobs: remaining,
+      };
+    },
+  );
+
+  app.delete<{ Params: { svc: string }; Querystring: { all?: string } }>(
+    '/system/logs/:svc',
+    async (request, reply) => {
+      requireAdmin(request, ctx.config);
+      ctx.registry.get(request.params.svc);
+      const all = request.query.all === 'true';
+      if (all) {
+        for (const job of ctx.queue.listByService(request.params.svc, {
+          offset: 0,
+          limit: 1_000_000,
+          statuses: ['queued', 'running'],
+        }).jobs) {
+          ctx.dispatcher.cancel(job.id);
+        }
+      }
+      for (const id of ctx.queue.deleteJobs(request.params.svc, { all })) {
+        await ctx.runner.deleteLog(request.params.svc, id);
+      }
+      return reply.status(204).send();
+    },
+  );
+
+  app.get<{ Params: { svc: string; job: string } }>('/system/logs/:svc/:job', async (request, reply) => {
+    requireAdmin(request, ctx.config);
+    const job = jobOf(ctx, request.params.svc, request.params.job);
+    const log = (await ctx.runner.readLog(job.service, job.id)) ?? '';
+    return reply
+      .type('text/plain; charset=utf-8')
+      .header('x-nubes-job-status', OSCAR_STATUS[job.status])
+      .send(log);
+  });
+
+  app.get<{ Params: { svc: string; job: string } }>('/system/jobs/:svc/:job', async (request) => {
+    requireAdmin(request, ctx.config);
+    const job = jobOf(ctx, request.params.svc, request.params.job);
+    return { id: job.id, service: job.service, ...presentJob(job) };
+  });
+
+  app.delete<{ Params: { svc: string; job: string } }>('/system/logs/:svc/:job', async (request, reply) => {
+    requireAdmin(request, ctx.config);
+    const job = jobOf(ctx, request.params.svc, request.params.job);
+    ctx.dispatcher.cancel(job.id);
+    ctx.queue.deleteJob(job.id);
+    await ctx.runner.deleteLog(job.service, job.id);
+    return reply.status(204).send();
+  });
+
+  app.post<{ Params: { svc: string; job: string } }>(
+    '/system/logs/:svc/:job/retry',
+    async (request, reply) => {
+      requireAdmin(request, ctx.config);
+      const job = jobOf(ctx, request.params.svc, request.params.job);
+      if (!ctx.queue.redrive(job.id)) {
+        throw new PlatformError(
+          'CONFLICT',
+          `job "${job.id}" is ${OSCAR_STATUS[job.status]}; only finished jobs can be retried`,
+        );
+      }
+      ctx.dispatcher.wake();
+      return reply.status(202).send({ job_id: job.id, status: 'Pending' });
+    },
+  );
+
+  app.get<{ Querystring: { service?: string } }>('/system/dead-letters', async (request) => {
+    requireAdmin(request, ctx.config);
+    const jobs = ctx.queue.deadLetters(request.query.service);
+    return { jobs: jobs.map((job) => ({ id: job.id, service: job.service, ...presentJob(job) })) };
+  });
+}

@@ -1,0 +1,6 @@
+export * from './event-record.js';
+export * from './job-queue.js';
+export * from './service-registry.js';
+export * from './trigger.js';
+export * from './concurrency-limiter.js';
+export * from './dispatcher.js';

@@ -1,0 +1,118 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { openDatabase } from '../state/index.js';
+import { JobQueue, backoffMs } from './job-queue.js';
+
+function setup() {
+  let now = 1_000_000;
+  const clock = { now: () => now };
+  const db = openDatabase(':memory:');
+  const queue = new JobQueue(db, clock, 'p1');
+  const add = (id: string, service = 'svc', maxAttempts = 3) =>
+    queue.enqueue({
+      id,
+      service,
+      kind: 'storage',
+      event: '{}',
+      inputBucket: 'b',
+      inputKey: 'k',
+      maxAttempts,
+    });
+  return { db, queue, add, advance: (ms: number) => (now += ms), clock };
+}
+
+const timing = { initialBackoffMs: 1000, maxBackoffMs: 8000 };
+
+test('jobs are leased oldest first, once, and respect the per-service filter', () => {
+  const { queue, add } = setup();
+  add('a', 'x');
+  add('b', 'y');
+  add('c', 'x');
+  const first = queue.lease(2, 30_000, (service) => service === 'x');
+  assert.deepEqual(
+    first.map((job) => job.id),
+    ['a', 'c'],
+  );
+  assert.equal(first[0]?.attempts, 1);
+  assert.deepEqual(
+    queue.lease(5, 30_000, () => true).map((job) => job.id),
+    ['b'],
+  );
+  assert.deepEqual(
+    queue.lease(5, 30_000, () => true),
+    [],
+  );
+});
+
+test('a retryable failure is queued again after an exponential backoff, then becomes a dead letter', () => {
+  const { queue, add, advance } = setup();
+  add('a', 'svc', 2);
+  queue.lease(1, 30_000, () => true);
+  const error = { code: 'JOB_TIMEOUT' as const, message: 'too slow', retryable: true };
+  let record = queue.complete(
+    'a',
+    { status: 'failed', exitCode: null, error, startedMs: 0, finishedMs: 1 },
+    timing,
+  );
+  assert.equal(record?.status, 'queued');
+  assert.deepEqual(
+    queue.lease(1, 30_000, () => true),
+    [],
+    'not before its backoff',
+  );
+  advance(1000);
+  assert.equal(queue.lease(1, 30_000, () => true)[0]?.attempts, 2);
+  record = queue.complete(
+    'a',
+    { status: 'failed', exitCode: null, error, startedMs: 0, finishedMs: 1 },
+    timing,
+  );
+  assert.equal(record?.status, 'failed');
+  assert.deepEqual(
+    queue.deadLetters().map((job) => job.id),
+    ['a'],
+  );
+  assert.equal(queue.redrive('a'), true);
+  const again = queue.lease(1, 30_000, () => true);
+  assert.equal(again[0]?.attempts, 1);
+});
+
+test('a non-retryable failure (a script exiting non-zero) fails at once with its exit code', () => {
+  const { queue, add } = setup();
+  add('a');
+  queue.lease(1, 30_000, () => true);
+  const record = queue.complete(
+    'a',
+    {
+      status: 'failed',
+      exitCode: 3,
+      error: { code: 'JOB_FAILED', message: 'exit 3', retryable: false },
+      startedMs: 5,
+      finishedMs: 9,
+    },
+    timing,
+  );
+  assert.equal(record?.status, 'failed');
+  assert.equal(record?.exitCode, 3);
+  assert.equal(record?.error?.code, 'JOB_FAILED');
+});
+
+test('expired leases and leases of a dead process go back to the queue', () => {
+  const { db, queue, add, advance, clock } = setup();
+  add('a');
+  add('b');
+  queue.lease(2, 1000, () => true);
+  advance(1500);
+  assert.equal(queue.recoverLeases(), 2);
+  queue.lease(1, 1000, () => true);
+  const restarted = new JobQueue(db, clock, 'p2');
+  assert.equal(restarted.recoverLeases({ all: true }), 1);
+  assert.equal(restarted.counts().queued, 2);
+});
+
+test('backoff doubles and is capped', () => {
+  assert.deepEqual(
+    [1, 2, 3, 4, 5].map((attempt) => backoffMs(attempt, timing)),
+    [1000, 2000, 4000, 8000, 8000],
+  );
+});

@@ -1,0 +1,82 @@
+/**
+ * @module executors/registry
+ * The table of executors: a name, the zod schema of its configuration, and a factory that imports its
+ * implementation (and any heavy SDK) only when that executor is actually created.
+ */
+import { z } from 'zod';
+import type { Logger } from '../core/index.js';
+import { PlatformError } from '../core/index.js';
+import type { ObjectStore } from '../storage/object-store.js';
+import type { Executor } from './executor.js';
+import { localExecutorConfigSchema } from './local/config-schema.js';
+
+/** What every executor gets from the platform besides its own configuration. */
+export interface ExecutorContext {
+  dataDir: string;
+  /** The embedded store (provider `minio.default`). */
+  store: ObjectStore;
+  logger: Logger;
+}
+
+/** One row of the registry: how to validate an executor's configuration and how to create it. */
+export interface ExecutorRegistration<Schema extends z.ZodTypeAny> {
+  configSchema: Schema;
+  create(config: z.output<Schema>, context: ExecutorContext): Promise<Executor>;
+}
+
+function register<Schema extends z.ZodTypeAny>(
+  entry: ExecutorRegistration<Schema>,
+): ExecutorRegistration<Schema> {
+  return entry;
+}
+
+/** Every executor Nubes knows. Later: slurm, kubernetes, lambda, container. */
+export const executorRegistry = {
+  local: register({
+    configSchema: localExecutorConfigSchema,
+    async create(config, context) {
+      const { createLocalExecutor } = await import('./local/local-executor.js');
+      return createLocalExecutor({ ...config, ...context });
+    },
+  }),
+} as const;
+
+/** The name of a registered executor (`local`, later `slurm`, `kubernetes`, `lambda`). */
+export type ExecutorName = keyof typeof executorRegistry;
+
+/** Whether `name` is a registered executor. */
+export function isExecutorName(name: string): name is ExecutorName {
+  return Object.hasOwn(executorRegistry, name);
+}
+
+/**
+ * Validates `rawConfig` against the executor's schema and creates it. Unknown names and invalid
+ * configuration fail with CONFIG_INVALID, naming the offending fields.
+ */
+export async function createExecutor(
+  name: string,
+  rawConfig: unknown,
+  context: ExecutorContext,
+): Promise<Executor> {
+  if (!isExecutorName(name)) {
+    throw new PlatformError(
+      'CONFIG_INVALID',
+      `unknown executor "${name}"; known: ${Object.keys(executorRegistry).join(', ')}`,
+    );
+  }
+  const entry: ExecutorRegistration<z.ZodTypeAny> = executorRegistry[name];
+  const parsed = entry.configSchema.safeParse(rawConfig);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map(
+      (issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`,
+    );
+    throw new PlatformError(
+      'CONFIG_INVALID',
+      `invalid configuration of executor "${name}": ${issues.join('; ')}`,
+      {
+        details: { issues },
+      },
+    );
+  }
+  return entry.create(parsed.data, context);
+}

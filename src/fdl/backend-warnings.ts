@@ -1,0 +1,108 @@
+/**
+ * @module fdl/backend-warnings
+ * What a service asks for that the chosen executor (or Nubes as a whole) does not do yet. Deploying still
+ * succeeds; these sentences are shown by the API, the CLI and `nubes fdl validate`, so nothing in an OSCAR
+ * or SCAR file is dropped without a word.
+ */
+import { normalizeProvider } from './resolve-service.js';
+import type { ServiceJson } from './service-json.js';
+
+/** The parts of an executor's capabilities the warnings depend on (see executors/executor.ts). */
+export interface BackendCapabilities {
+  sync: boolean;
+  gpu: boolean;
+  /** Runs the FDL `image` for real. */
+  containers: boolean;
+  /** Jobs it can run at once (0 = unbounded). */
+  maxConcurrency: number;
+}
+
+/** The embedded store answers to this provider; only it emits the events that start jobs. */
+const EVENT_SOURCE_PROVIDER = 'minio.default';
+/**
+ * Providers the supervisor writes outputs to today (see supervisor/stage-out.ts, which refuses the others
+ * at run time); kept here because fdl sits below the supervisor and must not import it.
+ */
+const SUPPORTED_OUTPUT_PROVIDERS = new Set([EVENT_SOURCE_PROVIDER]);
+
+/** Sentences naming each field of `json` that `executorName` (with `capabilities`) will not honour. */
+export function backendWarnings(
+  json: ServiceJson,
+  capabilities: BackendCapabilities,
+  executorName: string,
+): string[] {
+  const warnings: string[] = [];
+  const on = `the ${executorName} executor`;
+
+  if (!capabilities.containers) {
+    warnings.push(`${on} runs the script on the host; image ${json.image} is recorded, not run`);
+    if (!json.script) warnings.push(`${on} needs a script: with none, jobs have nothing to run`);
+    if (json.image_pull_secrets?.length)
+      warnings.push(`image_pull_secrets: not used by ${on} (it pulls no images)`);
+  } else if (json.image_pull_secrets?.length) {
+    warnings.push(
+      "image_pull_secrets: not supported yet; images are pulled with the engine's own registry logins",
+    );
+  }
+  if (json.enable_gpu && !capabilities.gpu)
+    warnings.push(`enable_gpu: ${on} has no GPU; jobs run without one`);
+  if (json.synchronous && !capabilities.sync) {
+    warnings.push(`synchronous: ${on} does not answer /run; use /job or a storage upload`);
+  }
+  if (
+    json.max_concurrency &&
+    capabilities.maxConcurrency > 0 &&
+    json.max_concurrency > capabilities.maxConcurrency
+  ) {
+    warnings.push(
+      `max_concurrency ${json.max_concurrency}: ${on} runs at most ${capabilities.maxConcurrency} jobs at once`,
+    );
+  }
+
+  if (json.federation?.members?.length)
+    warnings.push('federation: delegation to other clusters is not supported yet; every job runs here');
+  else if (json.federation) warnings.push('federation: not supported yet; recorded only');
+  if (json.replicas?.length)
+    warnings.push('replicas: delegation to other clusters is not supported yet; every job runs here');
+  if (json.delegation !== undefined || json.rescheduler_threshold !== undefined) {
+    warnings.push('delegation/rescheduler_threshold: delegation is not supported yet; recorded only');
+  }
+  if (json.expose) warnings.push('expose: long-running exposed HTTP services are not supported yet');
+  if (json.kserve) warnings.push('kserve: KServe inference services are not supported yet');
+  if (json.mount?.path)
+    warnings.push(
+      `mount: mounting ${json.mount.storage_provider ?? 'minio'}:${json.mount.path} is not supported yet`,
+    );
+  if (json.volume) warnings.push('volume: managed persistent volumes are not supported yet');
+  if (json.vo) warnings.push(`vo "${json.vo}": EGI virtual organisations are not checked yet; recorded only`);
+  if (json.isolation_level === 'USER')
+    warnings.push('isolation_level USER: per-user buckets are not supported yet; buckets are shared');
+  if (json.enable_sgx) warnings.push('enable_sgx: SGX enclaves are not supported');
+  if (json.image_prefetch) warnings.push('image_prefetch: has no effect; images are pulled on first use');
+  if (json.interlink_node_name)
+    warnings.push('interlink_node_name: interLink virtual nodes are not supported');
+  if (json.total_cpu || json.total_memory) {
+    warnings.push(
+      'total_cpu/total_memory: YuniKorn queue limits are not supported; use max_concurrency to bound a service',
+    );
+  }
+  if (json.ephemeral_storage_request)
+    warnings.push("ephemeral_storage_request: not enforced; jobs use the data directory's disk");
+
+  json.input?.forEach((io, index) => {
+    const provider = normalizeProvider(io.storage_provider);
+    if (provider !== EVENT_SOURCE_PROVIDER) {
+      warnings.push(
+        `input[${index}] on ${io.storage_provider}: only the platform's own store (minio.default) starts jobs on upload`,
+      );
+    }
+  });
+  json.output?.forEach((io, index) => {
+    if (!SUPPORTED_OUTPUT_PROVIDERS.has(normalizeProvider(io.storage_provider))) {
+      warnings.push(
+        `output[${index}] on ${io.storage_provider}: not supported yet; outputs go to the platform's own store (minio.default) only`,
+      );
+    }
+  });
+  return warnings;
+}

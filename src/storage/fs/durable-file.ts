@@ -1,0 +1,93 @@
+/**
+ * @module storage/fs/durable-file
+ * Writing a body to a temporary file durably: streamed (memory does not grow with the body), hashed on the
+ * way, checked against the expected size as it arrives, fsynced before anyone may rename it into place.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import { open, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { PlatformError } from '../../core/index.js';
+
+export interface WrittenFile {
+  path: string;
+  size: number;
+  /** Hex MD5 of the bytes written. */
+  md5: string;
+}
+
+function sizeMismatch(expected: number, actual: number, complete: boolean): PlatformError {
+  return new PlatformError(
+    'BAD_REQUEST',
+    complete
+      ? `the body has ${actual} bytes, ${expected} were announced`
+      : `the body is longer than the ${expected} bytes announced`,
+    { details: { mismatch: 'size', expected, actual } },
+  );
+}
+
+/**
+ * Streams `body` into a new file of `dir` and fsyncs it. On any failure (the body's stream failing
+ * included) the file is removed before the error is rethrown.
+ */
+export async function writeDurableFile(
+  body: Readable | Buffer,
+  dir: string,
+  options: { expectedSize?: number | undefined } = {},
+): Promise<WrittenFile> {
+  // A body that fails before it is read (while the file opens) must not become an unhandled 'error'
+  // event: the failure is seen by the iteration below, which rethrows a stream's stored error.
+  const ignoreUntilRead = (): void => undefined;
+  if (!Buffer.isBuffer(body)) body.on('error', ignoreUntilRead);
+  const path = join(dir, randomUUID());
+  let handle;
+  try {
+    handle = await open(path, 'wx');
+  } catch (error) {
+    if (!Buffer.isBuffer(body)) body.destroy();
+    throw error;
+  }
+  const hash = createHash('md5');
+  let size = 0;
+  const { expectedSize } = options;
+  const append = async (chunk: Buffer): Promise<void> => {
+    size += chunk.length;
+    // Fail as soon as a body is too long rather than after storing all of it.
+    if (expectedSize !== undefined && size > expectedSize) throw sizeMismatch(expectedSize, size, false);
+    hash.update(chunk);
+    let offset = 0;
+    while (offset < chunk.length) {
+      const { bytesWritten } = await handle.write(chunk, offset, chunk.length - offset);
+      offset += bytesWritten;
+    }
+  };
+  try {
+    if (Buffer.isBuffer(body)) {
+      await append(body);
+    } else {
+      for await (const chunk of body as AsyncIterable<Buffer | string>) {
+        await append(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+      }
+    }
+    if (expectedSize !== undefined && size !== expectedSize) throw sizeMismatch(expectedSize, size, true);
+    await handle.sync();
+    await handle.close();
+  } catch (error) {
+    await handle.close().catch(() => undefined);
+    await rm(path, { force: true });
+    throw error;
+  } finally {
+    if (!Buffer.isBuffer(body)) body.off('error', ignoreUntilRead);
+  }
+  return { path, size, md5: hash.digest('hex') };
+}
+
+/** Makes a directory's entries (a rename into it, a new subdirectory) durable. */
+export async function syncDirectory(dir: string): Promise<void> {
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

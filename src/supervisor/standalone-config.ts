@@ -1,0 +1,128 @@
+/**
+ * @module supervisor/standalone-config
+ * The settings of the standalone supervisor, read once from the environment its host gives it (a container,
+ * a Slurm job, Lambda). This is a separate program from the server: core/config stays the server's only
+ * reader of the environment, and this module is the supervisor program's.
+ *
+ * - `FUNCTION_CONFIG`: the resolved service as base64 JSON (a ServiceSpec; fields the supervisor does not use
+ *   may be left out and take their defaults).
+ * - `NUBES_S3_ENDPOINT`, `NUBES_S3_ACCESS_KEY`, `NUBES_S3_SECRET_KEY`, `NUBES_S3_REGION`: the store of
+ *   provider `minio.default`. Without an endpoint, any use of storage fails with STORAGE_UNREACHABLE.
+ * - `JOB_UUID` (set by OSCAR's manager for async jobs), `NUBES_WORK_DIR`, `NUBES_RAW_RESPONSE`.
+ */
+import { z } from 'zod';
+import { PlatformError } from '../core/index.js';
+import type { ServiceSpec, StorageIoSpec } from '../fdl/service-spec.js';
+
+export interface S3Settings {
+  endpoint: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  region: string;
+}
+
+export interface StandaloneConfig {
+  service: ServiceSpec;
+  s3: S3Settings | null;
+  jobId: string | null;
+  /** Where to create the job's folders; a fresh temporary folder when null. */
+  workRoot: string | null;
+  /** Print raw bytes (with no base64) as the response. */
+  rawResponse: boolean;
+}
+
+const storageIoSchema = z.object({
+  provider: z.string().default('minio.default'),
+  path: z.string(),
+  bucket: z.string().min(1),
+  folder: z.string().default(''),
+  prefixes: z.array(z.string()).default([]),
+  suffixes: z.array(z.string()).default([]),
+}) satisfies z.ZodType<StorageIoSpec, z.ZodTypeDef, unknown>;
+
+/** ServiceSpec with defaults for what the supervisor does not need; validated strictly where it does. */
+const serviceSpecSchema = z.object({
+  name: z.string().min(1),
+  image: z.string().default(''),
+  script: z.string(),
+  cpu: z.number().nonnegative().default(0.2),
+  memoryBytes: z.number().int().nonnegative().default(0),
+  enableGpu: z.boolean().default(false),
+  logLevel: z.string().default('INFO'),
+  variables: z.record(z.string()).default({}),
+  secrets: z.record(z.string()).default({}),
+  input: z.array(storageIoSchema).default([]),
+  output: z.array(storageIoSchema).default([]),
+  timeoutMs: z.number().int().nonnegative().default(0),
+  maxConcurrency: z.number().int().nonnegative().default(0),
+  retry: z
+    .object({ maxAttempts: z.number().int(), initialBackoffMs: z.number(), maxBackoffMs: z.number() })
+    .default({ maxAttempts: 1, initialBackoffMs: 1000, maxBackoffMs: 60000 }),
+  executor: z.string().default('local'),
+  visibility: z.enum(['private', 'public', 'restricted']).default('private'),
+  allowedUsers: z.array(z.string()).default([]),
+  labels: z.record(z.string()).default({}),
+  annotations: z.record(z.string()).default({}),
+}) satisfies z.ZodType<ServiceSpec, z.ZodTypeDef, unknown>;
+
+const envSchema = z.object({
+  FUNCTION_CONFIG: z.string({ required_error: 'FUNCTION_CONFIG is not set' }).min(1),
+  NUBES_S3_ENDPOINT: z.string().url().optional(),
+  NUBES_S3_ACCESS_KEY: z.string().min(1).optional(),
+  NUBES_S3_SECRET_KEY: z.string().min(1).optional(),
+  NUBES_S3_REGION: z.string().min(1).default('us-east-1'),
+  JOB_UUID: z.string().min(1).optional(),
+  NUBES_WORK_DIR: z.string().min(1).optional(),
+  NUBES_RAW_RESPONSE: z.enum(['0', '1', 'true', 'false']).optional(),
+});
+
+/** Reads the standalone supervisor's settings; fails with CONFIG_INVALID naming the variable at fault. */
+export function loadStandaloneConfig(env: Record<string, string | undefined>): StandaloneConfig {
+  const parsedEnv = envSchema.safeParse(env);
+  if (!parsedEnv.success) throw invalid(parsedEnv.error);
+  const vars = parsedEnv.data;
+
+  let decoded: unknown;
+  try {
+    decoded = JSON.parse(Buffer.from(vars.FUNCTION_CONFIG, 'base64').toString('utf8'));
+  } catch (error) {
+    throw new PlatformError('CONFIG_INVALID', 'FUNCTION_CONFIG is not base64 of a JSON document', {
+      cause: error,
+    });
+  }
+  const service = serviceSpecSchema.safeParse(decoded);
+  if (!service.success) throw invalid(service.error, 'FUNCTION_CONFIG');
+
+  let s3: S3Settings | null = null;
+  if (vars.NUBES_S3_ENDPOINT !== undefined) {
+    if (vars.NUBES_S3_ACCESS_KEY === undefined || vars.NUBES_S3_SECRET_KEY === undefined) {
+      throw new PlatformError(
+        'CONFIG_INVALID',
+        'NUBES_S3_ENDPOINT needs NUBES_S3_ACCESS_KEY and NUBES_S3_SECRET_KEY',
+      );
+    }
+    s3 = {
+      endpoint: vars.NUBES_S3_ENDPOINT,
+      accessKeyId: vars.NUBES_S3_ACCESS_KEY,
+      secretAccessKey: vars.NUBES_S3_SECRET_KEY,
+      region: vars.NUBES_S3_REGION,
+    };
+  }
+  return {
+    service: service.data,
+    s3,
+    jobId: vars.JOB_UUID ?? null,
+    workRoot: vars.NUBES_WORK_DIR ?? null,
+    rawResponse: vars.NUBES_RAW_RESPONSE === '1' || vars.NUBES_RAW_RESPONSE === 'true',
+  };
+}
+
+function invalid(error: z.ZodError, prefix?: string): PlatformError {
+  const issues = error.issues.map((issue) => {
+    const path = [prefix, ...issue.path].filter((part) => part !== undefined).join('.');
+    return `${path}: ${issue.message}`;
+  });
+  return new PlatformError('CONFIG_INVALID', `invalid supervisor configuration: ${issues.join('; ')}`, {
+    details: { issues },
+  });
+}
