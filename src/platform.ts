@@ -115,6 +115,8 @@ export async function startPlatform(config: NubesConfig, logger: Logger): Promis
       store,
       region: config.region,
       logger: logger.child({ component: 's3' }),
+      // Parts of multipart uploads wait on the store's own disk, not in a possibly small temp space.
+      multipartDir: join(config.dataDir, 'multipart'),
       resolveSecret: (accessKeyId) =>
         accessKeyId === config.s3AccessKey ? { secretKey: config.s3SecretKey, principal: accessKeyId } : null,
     });

@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Logger } from '../core/index.js';
 import type { ObjectStore } from '../storage/index.js';
+import type { MultipartStaging } from './multipart-staging.js';
 import type { Authenticated } from './sigv4/authenticate.js';
 
 export interface S3Context {
@@ -14,6 +15,8 @@ export interface S3Context {
   res: ServerResponse;
   requestId: string;
   store: ObjectStore;
+  /** Where the parts of multipart uploads wait. */
+  multipart: MultipartStaging;
   region: string;
   maxObjectBytes: number;
   auth: Authenticated;

@@ -13,6 +13,12 @@ import {
 } from './operations/bucket-operations.js';
 import { deleteObjects } from './operations/delete-objects.js';
 import { listObjectsV1, listObjectsV2 } from './operations/list-operations.js';
+import {
+  abortMultipartUpload,
+  completeMultipartUpload,
+  createMultipartUpload,
+  uploadPart,
+} from './operations/multipart-operations.js';
 import { deleteObject, getObject, headObject, putObject } from './operations/object-operations.js';
 import type { S3Operation } from './s3-context.js';
 import { s3Failure } from './s3-errors.js';
@@ -96,17 +102,23 @@ export function routeS3Request(
         throw s3Failure('MethodNotAllowed', `${method} is not allowed on a bucket`);
     }
   }
+  const isPart = subResources.length === 2 && params.has('partNumber') && params.has('uploadId');
   switch (method) {
     case 'PUT':
-      if (headers['x-amz-copy-source'] !== undefined) return notImplemented('CopyObject');
+      if (headers['x-amz-copy-source'] !== undefined)
+        return notImplemented(isPart ? 'UploadPartCopy' : 'CopyObject');
+      if (isPart) return uploadPart;
       return none ? putObject : notImplemented(described);
     case 'GET':
       return none ? getObject : notImplemented(described);
     case 'HEAD':
       return none ? headObject : notImplemented(described);
     case 'DELETE':
+      if (only('uploadId')) return abortMultipartUpload;
       return none ? deleteObject : notImplemented(described);
     case 'POST':
+      if (only('uploads')) return createMultipartUpload;
+      if (only('uploadId')) return completeMultipartUpload;
       return notImplemented(described);
     default:
       throw s3Failure('MethodNotAllowed', `${method} is not allowed on an object`);

@@ -6,10 +6,13 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import { silentLogger, systemClock, type Clock, type Logger } from '../core/index.js';
 import { decodeObjectKey, validateBucketName, type ObjectStore } from '../storage/index.js';
+import { MultipartStaging } from './multipart-staging.js';
 import { utf8OrNull } from './percent-encoding.js';
 import { declaredObjectLength, openRequestBody } from './request-body.js';
 import { parseRequestTarget } from './request-target.js';
@@ -32,6 +35,11 @@ export interface S3ServerOptions {
   clock?: Clock;
   /** Host names under which `<bucket>.<name>` addresses a bucket virtual-host style. @default ['localhost'] */
   virtualHostSuffixes?: string[];
+  /**
+   * Where the parts of multipart uploads wait until completed; best on the store's filesystem (parts can
+   * be gigabytes). @default <os tmpdir>/nubes-s3-multipart
+   */
+  multipartDir?: string;
 }
 
 export interface S3Server {
@@ -44,6 +52,8 @@ export const DEFAULT_MAX_OBJECT_BYTES = 5 * 1024 ** 3;
 // Below this, the unread body of a refused request is drained to keep the connection; above, it is closed.
 const DRAIN_LIMIT_BYTES = 1024 * 1024;
 const CLOSE_GRACE_MS = 2000;
+// Uploads neither completed nor aborted within a week are removed when the endpoint starts.
+const STALE_UPLOAD_MS = 7 * 24 * 3600 * 1000;
 // A connection silent this long is closed (there is no overall request timeout: uploads may be large).
 const IDLE_TIMEOUT_MS = 5 * 60 * 1000;
 
@@ -85,6 +95,7 @@ export function createS3Server(options: S3ServerOptions): S3Server {
   const clock = options.clock ?? systemClock;
   const maxObjectBytes = options.maxObjectBytes ?? DEFAULT_MAX_OBJECT_BYTES;
   const virtualHostSuffixes = options.virtualHostSuffixes ?? ['localhost'];
+  const multipart = new MultipartStaging(options.multipartDir ?? join(tmpdir(), 'nubes-s3-multipart'));
 
   async function handle(req: IncomingMessage, res: ServerResponse, expectContinue: boolean): Promise<void> {
     const started = performance.now();
@@ -110,6 +121,7 @@ export function createS3Server(options: S3ServerOptions): S3Server {
         res,
         requestId,
         store: options.store,
+        multipart,
         region: options.region,
         maxObjectBytes,
         auth,
@@ -163,7 +175,9 @@ export function createS3Server(options: S3ServerOptions): S3Server {
   server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => void handle(req, res, true));
 
   return {
-    listen(port, host) {
+    async listen(port, host) {
+      const swept = await multipart.sweep(STALE_UPLOAD_MS, clock.now());
+      if (swept > 0) logger.info({ uploads: swept }, 'removed stale multipart uploads');
       return new Promise((resolve, reject) => {
         server.once('error', reject);
         server.listen(port, host, () => {

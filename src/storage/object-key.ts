@@ -9,8 +9,11 @@ import { PlatformError } from '../core/index.js';
 /** S3's limit on a key, in UTF-8 bytes. */
 export const MAX_KEY_BYTES = 1024;
 
-// C0 controls (NUL included): never meaningful in a key, and they break XML listings and log lines.
-const CONTROL_CHARACTER = /[\u0000-\u001f]/;
+/** C0 controls (NUL included): never meaningful in a key, and they break XML listings and log lines. */
+function hasControlCharacter(key: string): boolean {
+  for (let i = 0; i < key.length; i++) if (key.charCodeAt(i) < 0x20) return true;
+  return false;
+}
 // A high surrogate not followed by a low one, or a low one not preceded by a high one.
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 // U+FFFD only appears in a key when some layer decoded invalid UTF-8 lossily; U+FFFE/U+FFFF are
@@ -33,7 +36,7 @@ export function validateObjectKey(key: string): void {
   if (SUSPECT_CHARACTER.test(key)) throw invalidKey(key, 'contains U+FFFD, U+FFFE or U+FFFF');
   if (Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES)
     throw invalidKey(key, `longer than ${MAX_KEY_BYTES} bytes`);
-  if (CONTROL_CHARACTER.test(key)) throw invalidKey(key, 'contains a control character');
+  if (hasControlCharacter(key)) throw invalidKey(key, 'contains a control character');
   if (key.startsWith('/')) throw invalidKey(key, 'starts with "/"');
   // Backslash counts as a separator too: a key may become a path on a system (or in a tool) that uses it.
   for (const segment of key.split(/[/\\]/)) {

@@ -114,6 +114,8 @@ export async function uploadOutputs(
   store: ObjectStore,
   outputs: StorageIoSpec[],
   files: OutputFile[],
+  /** Who the uploads are recorded as; `service:<name>` keeps a service's outputs from triggering it again. */
+  principal?: string,
 ): Promise<UploadedObject[]> {
   const uploaded: UploadedObject[] = [];
   for (const file of files) {
@@ -122,7 +124,10 @@ export async function uploadOutputs(
       const key = outputKey(output, file.name);
       const body = createReadStream(file.path);
       try {
-        await store.put(output.bucket, key, body, { contentType: contentTypeOf(file.name) });
+        await store.put(output.bucket, key, body, {
+          contentType: contentTypeOf(file.name),
+          ...(principal === undefined ? {} : { principal }),
+        });
       } catch (error) {
         body.destroy();
         throw error;

@@ -94,7 +94,15 @@ export async function runSupervised(invocation: Invocation, deps: SupervisorDeps
       await appendNotes(invocation.logPath, [failure.message]);
       return finish(failure.toData());
     }
-    outputs.push(...(await uploadOutputs(deps.store, invocation.service.output, listing.files)));
+    outputs.push(
+      ...(await uploadOutputs(
+        deps.store,
+        invocation.service.output,
+        listing.files,
+        // The events domain's servicePrincipal(): outputs never re-trigger the service that wrote them.
+        `service:${invocation.service.name}`,
+      )),
+    );
     return finish(null);
   } catch (thrown) {
     const error = toPlatformError(thrown);

@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { ROOT, runCli, startServer, waitFor, type ServerProcess } from '../support/server-process.js';
-import { getText, s3For } from '../support/s3-client.js';
+import { getText, putText, s3For } from '../support/s3-client.js';
 
 let server: ServerProcess;
 
@@ -58,4 +58,30 @@ test('a sync call through the CLI answers with the script output', async () => {
   const run = await runCli(['service', 'run', 'hello', '-i', 'Ada'], env);
   assert.equal(run.code, 0, run.stderr);
   assert.match(run.stdout, /Hello, Ada! \(from hello on Linux\)/);
+});
+
+test('a service whose output folder lies inside its input folder runs once per upload, not forever', async () => {
+  const created = await server.api('/system/services', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      name: 'loop',
+      image: 'busybox',
+      script: 'cp "$INPUT_FILE_PATH" "$TMP_OUTPUT_DIR/copy-$(basename "$INPUT_FILE_PATH")"\n',
+      input: [{ storage_provider: 'minio.default', path: 'loop/data' }],
+      output: [{ storage_provider: 'minio.default', path: 'loop/data/copies' }],
+    }),
+  });
+  assert.equal(created.status, 201);
+  const { warnings } = (await created.json()) as { warnings: string[] };
+  assert.ok(
+    warnings.some((warning) => /do not trigger it again/.test(warning)),
+    warnings.join('\n'),
+  );
+  const s3 = await s3For(server);
+  await putText(s3, 'loop', 'data/a.txt', 'a');
+  await waitFor(() => getText(s3, 'loop', 'data/copies/copy-a.txt'), 20_000, 'the copy');
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  const jobs = (await (await server.api('/system/logs/loop')).json()) as { jobs: Record<string, unknown> };
+  assert.equal(Object.keys(jobs.jobs).length, 1);
 });

@@ -1,5 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { backendWarnings, validateServiceJson } from '../../src/fdl/index.js';
 import { execFileSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -40,9 +41,19 @@ void describe('local executor: staging, outputs, exit codes (real child processe
   void test('capabilities and deploy warnings describe what the local executor honours', async () => {
     assert.deepEqual(executor.capabilities, { sync: true, gpu: false, containers: false, maxConcurrency: 4 });
     assert.equal(executor.name, 'local');
-    const { warnings } = await executor.deploy(makeService({ image: 'ghcr.io/x/y:1', enableGpu: true }));
-    assert.ok(warnings.some((w) => w.includes('ghcr.io/x/y:1')));
-    assert.ok(warnings.some((w) => w.includes('enable_gpu')));
+    // What the capabilities imply is said once, by the FDL's backendWarnings; deploy adds only server state.
+    const json = validateServiceJson({
+      name: 'gpu-job',
+      image: 'ghcr.io/x/y:1',
+      script: 'true',
+      enable_gpu: true,
+    });
+    const warnings = [
+      ...backendWarnings(json, executor.capabilities, executor.name),
+      ...(await executor.deploy(makeService({ image: 'ghcr.io/x/y:1', enableGpu: true }))).warnings,
+    ];
+    assert.equal(warnings.filter((w) => w.includes('ghcr.io/x/y:1')).length, 1, warnings.join('\n'));
+    assert.equal(warnings.filter((w) => w.includes('enable_gpu')).length, 1, warnings.join('\n'));
   });
 
   void test('a script writing two files: both uploaded to every matching output, keys and filters as OSCAR', async () => {

@@ -31,18 +31,24 @@ export async function startS3Fixture(overrides: Partial<S3ServerOptions> = {}): 
   const dir = await mkdtemp(join(tmpdir(), 'nubes-s3api-'));
   const db = openDatabase(join(dir, 'nubes.db'), { durable: false });
   const events: StorageEvent[] = [];
-  const store = await createFsObjectStore({ db, rootDir: join(dir, 'objects'), onEvent: (event) => events.push(event) });
+  const store = await createFsObjectStore({
+    db,
+    rootDir: join(dir, 'objects'),
+    onEvent: (event) => events.push(event),
+  });
   const server = createS3Server({
     store,
     region: REGION,
-    resolveSecret: (accessKeyId) => (accessKeyId === ACCESS_KEY_ID ? { secretKey: SECRET_KEY, principal: PRINCIPAL } : null),
+    multipartDir: join(dir, 'multipart'),
+    resolveSecret: (accessKeyId) =>
+      accessKeyId === ACCESS_KEY_ID ? { secretKey: SECRET_KEY, principal: PRINCIPAL } : null,
     ...overrides,
   });
   const { port, url } = await server.listen(0, '127.0.0.1');
   const clientEnv: NodeJS.ProcessEnv = { ...process.env };
   // Our machines export CA bundles for their package mirrors; no client must see them or a profile.
-  for (const name of ['AWS_CA_BUNDLE', 'AWS_PROFILE', 'AWS_CONFIG_FILE', 'AWS_SHARED_CREDENTIALS_FILE', 'AWS_SESSION_TOKEN', 'AWS_ENDPOINT_URL']) {
-    delete clientEnv[name];
+  for (const name of Object.keys(clientEnv)) {
+    if (/^AWS_|_CA_BUNDLE$|^(https?|all)_proxy$/i.test(name)) delete clientEnv[name];
   }
   Object.assign(clientEnv, {
     HOME: join(dir, 'home'),
@@ -52,6 +58,7 @@ export async function startS3Fixture(overrides: Partial<S3ServerOptions> = {}): 
     AWS_EC2_METADATA_DISABLED: 'true',
     AWS_PAGER: '',
     PYTHONDONTWRITEBYTECODE: '1',
+    NO_PROXY: '127.0.0.1,localhost',
   });
   return {
     url,

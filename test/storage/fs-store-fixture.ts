@@ -20,7 +20,9 @@ export interface FsFixture {
   close(): Promise<void>;
 }
 
-export async function startFsFixture(options: { onEvent?: StorageEventHook; rootDir?: string } = {}): Promise<FsFixture> {
+export async function startFsFixture(
+  options: { onEvent?: StorageEventHook; rootDir?: string } = {},
+): Promise<FsFixture> {
   const dir = await mkdtemp(join(tmpdir(), 'nubes-fs-'));
   const rootDir = options.rootDir ?? join(dir, 'objects');
   const dbPath = join(dir, 'nubes.db');

@@ -2,6 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { PlatformError } from '../../src/core/index.js';
@@ -31,7 +33,11 @@ test('traversal keys, however decoded, are INVALID_KEY and write nothing anywher
       await rejectsWith(() => store.put('victim', key, Readable.from([Buffer.from('evil')])), 'INVALID_KEY');
     }
     // Overlong UTF-8 ("%c0%ae" is an overlong ".") must never decode to a dot: the decoder refuses it.
-    for (const bytes of [[0xc0, 0xae, 0xc0, 0xae, 0x2f, 0x78], [0x2e, 0xc0, 0xae, 0x2f, 0x78], [0xe0, 0x80, 0xae, 0xe0, 0x80, 0xae]]) {
+    for (const bytes of [
+      [0xc0, 0xae, 0xc0, 0xae, 0x2f, 0x78],
+      [0x2e, 0xc0, 0xae, 0x2f, 0x78],
+      [0xe0, 0x80, 0xae, 0xe0, 0x80, 0xae],
+    ]) {
       assert.throws(
         () => decodeObjectKey(Buffer.from(bytes)),
         (error: unknown) => error instanceof PlatformError && error.code === 'INVALID_KEY',
@@ -119,7 +125,10 @@ test('opening the store removes what a crash left: unfinished uploads and unrefe
     await store.createBucket('kept');
     await store.put('kept', 'k', Buffer.from('keep me'));
     writeFileSync(join(rootDir, '.tmp', 'half-written'), 'partial');
-    writeFileSync(join(rootDir, 'kept', '00000000-0000-0000-0000-000000000000'), 'renamed but never committed');
+    writeFileSync(
+      join(rootDir, 'kept', '00000000-0000-0000-0000-000000000000'),
+      'renamed but never committed',
+    );
     mkdirSync(join(rootDir, 'deleted-bucket'));
     writeFileSync(join(rootDir, 'deleted-bucket', 'orphan'), 'x');
     const reopened = await fixture.reopen();
@@ -144,33 +153,34 @@ function tryMount(dir: string, options: string): boolean {
 }
 
 test('a full disk is STORAGE_FULL and a read-only one STORAGE_READ_ONLY, leaving no partial object', async (t) => {
-  const probe = await startFsFixture();
-  const mountDir = join(probe.dir, 'small');
-  await probe.close();
-  mkdirSync(probe.dir, { recursive: true });
-  if (!tryMount(mountDir, 'size=512k')) {
-    t.skip('mounting a tmpfs needs root');
-    return;
-  }
-  let fixture;
+  const base = await mkdtemp(join(tmpdir(), 'nubes-fs-mount-'));
+  const mountDir = join(base, 'small');
   try {
-    fixture = await startFsFixture({ rootDir: mountDir });
-    const { store } = fixture;
-    await store.createBucket('tiny');
-    await store.put('tiny', 'fits', Buffer.alloc(1000, 1));
-    await rejectsWith(store.put('tiny', 'too-big', Readable.from([Buffer.alloc(400_000), Buffer.alloc(400_000)])), 'STORAGE_FULL');
-    await rejectsWith(store.head('tiny', 'too-big'), 'OBJECT_NOT_FOUND');
-    assert.deepEqual((await fixture.files()).length, 1);
+    if (!tryMount(mountDir, 'size=512k')) {
+      t.skip('mounting a tmpfs needs root');
+      return;
+    }
+    const fixture = await startFsFixture({ rootDir: mountDir });
+    try {
+      const { store } = fixture;
+      await store.createBucket('tiny');
+      await store.put('tiny', 'fits', Buffer.alloc(1000, 1));
+      await rejectsWith(
+        store.put('tiny', 'too-big', Readable.from([Buffer.alloc(400_000), Buffer.alloc(400_000)])),
+        'STORAGE_FULL',
+      );
+      await rejectsWith(store.head('tiny', 'too-big'), 'OBJECT_NOT_FOUND');
+      assert.deepEqual((await fixture.files()).length, 1);
 
-    execFileSync('mount', ['-o', 'remount,ro', mountDir]);
-    await rejectsWith(store.put('tiny', 'ro', Buffer.from('x')), 'STORAGE_READ_ONLY');
-    await rejectsWith(store.head('tiny', 'ro'), 'OBJECT_NOT_FOUND');
-    assert.equal(md5(await readAll((await store.get('tiny', 'fits')).body)), md5(Buffer.alloc(1000, 1)));
+      execFileSync('mount', ['-o', 'remount,ro', mountDir]);
+      await rejectsWith(store.put('tiny', 'ro', Buffer.from('x')), 'STORAGE_READ_ONLY');
+      await rejectsWith(store.head('tiny', 'ro'), 'OBJECT_NOT_FOUND');
+      assert.equal(md5(await readAll((await store.get('tiny', 'fits')).body)), md5(Buffer.alloc(1000, 1)));
+    } finally {
+      await fixture.close();
+      execFileSync('umount', [mountDir]);
+    }
   } finally {
-    await fixture?.store.close();
-    fixture?.db.close();
-    execFileSync('umount', [mountDir]);
-    await fixture?.close();
-    if (fixture === undefined) execFileSync('rm', ['-rf', probe.dir]);
+    await rm(base, { recursive: true, force: true });
   }
 });

@@ -10,7 +10,11 @@ runObjectStoreContract('fs (embedded)', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'nubes-fs-contract-'));
   const db = openDatabase(join(dir, 'nubes.db'), { durable: false });
   const events: StorageEvent[] = [];
-  const store = await createFsObjectStore({ db, rootDir: join(dir, 'objects'), onEvent: (event) => events.push(event) });
+  const store = await createFsObjectStore({
+    db,
+    rootDir: join(dir, 'objects'),
+    onEvent: (event) => events.push(event),
+  });
   return {
     store,
     events,

@@ -28,7 +28,10 @@ export function md5(data: Buffer | string): string {
   return createHash('md5').update(data).digest('hex');
 }
 
-export async function rejectsWith(promise: Promise<unknown> | (() => Promise<unknown>), code: ErrorCode): Promise<void> {
+export async function rejectsWith(
+  promise: Promise<unknown> | (() => Promise<unknown>),
+  code: ErrorCode,
+): Promise<void> {
   await assert.rejects(typeof promise === 'function' ? promise() : promise, (error: unknown) => {
     assert.ok(error instanceof PlatformError, `expected a PlatformError, got ${String(error)}`);
     assert.equal(error.code, code, error.message);
@@ -48,7 +51,8 @@ export function runObjectStoreContract(name: string, makeStore: () => Promise<Co
       await store.createBucket(bucket);
       return bucket;
     };
-    const eventsFor = (bucket: string): StorageEvent[] => subject.events.filter((event) => event.bucket === bucket);
+    const eventsFor = (bucket: string): StorageEvent[] =>
+      subject.events.filter((event) => event.bucket === bucket);
 
     before(async () => {
       subject = await makeStore();
@@ -165,12 +169,23 @@ export function runObjectStoreContract(name: string, makeStore: () => Promise<Co
     test('a body that does not match its MD5 or its size is refused and stores nothing', async () => {
       const bucket = await newBucket();
       await store.put(bucket, 'kept', Buffer.from('original'));
-      await rejectsWith(store.put(bucket, 'kept', Buffer.from('changed'), { expectedMd5: md5('something else') }), 'BAD_REQUEST');
-      await rejectsWith(store.put(bucket, 'new', Readable.from([Buffer.from('abc')]), { expectedSize: 10 }), 'BAD_REQUEST');
-      await rejectsWith(store.put(bucket, 'new', Readable.from([Buffer.from('abcdefghijkl')]), { expectedSize: 10 }), 'BAD_REQUEST');
+      await rejectsWith(
+        store.put(bucket, 'kept', Buffer.from('changed'), { expectedMd5: md5('something else') }),
+        'BAD_REQUEST',
+      );
+      await rejectsWith(
+        store.put(bucket, 'new', Readable.from([Buffer.from('abc')]), { expectedSize: 10 }),
+        'BAD_REQUEST',
+      );
+      await rejectsWith(
+        store.put(bucket, 'new', Readable.from([Buffer.from('abcdefghijkl')]), { expectedSize: 10 }),
+        'BAD_REQUEST',
+      );
       await rejectsWith(store.head(bucket, 'new'), 'OBJECT_NOT_FOUND');
       assert.equal((await readAll((await store.get(bucket, 'kept')).body)).toString(), 'original');
-      const right = await store.put(bucket, 'md5', Buffer.from('abc'), { expectedMd5: md5('abc').toUpperCase() });
+      const right = await store.put(bucket, 'md5', Buffer.from('abc'), {
+        expectedMd5: md5('abc').toUpperCase(),
+      });
       assert.equal(right.etag, md5('abc'));
       assert.deepEqual(
         eventsFor(bucket).map((event) => event.key),
@@ -219,14 +234,21 @@ export function runObjectStoreContract(name: string, makeStore: () => Promise<Co
       const seen: string[] = [];
       let startAfter: string | undefined;
       for (let page = 0; page < 20; page++) {
-        const result = await store.list(bucket, { delimiter: '/', maxKeys: 3, ...(startAfter ? { startAfter } : {}) });
+        const result = await store.list(bucket, {
+          delimiter: '/',
+          maxKeys: 3,
+          ...(startAfter ? { startAfter } : {}),
+        });
         assert.ok(result.objects.length + result.commonPrefixes.length <= 3);
         seen.push(...result.commonPrefixes, ...result.objects.map((object) => object.key));
         if (!result.isTruncated) break;
         assert.ok(result.nextStartAfter !== null);
         startAfter = result.nextStartAfter;
       }
-      assert.deepEqual(seen.sort(), [...top.commonPrefixes, ...top.objects.map((object) => object.key)].sort());
+      assert.deepEqual(
+        seen.sort(),
+        [...top.commonPrefixes, ...top.objects.map((object) => object.key)].sort(),
+      );
       assert.equal(new Set(seen).size, seen.length);
 
       const after = await store.list(bucket, { startAfter: 'c/x' });
@@ -253,7 +275,17 @@ export function runObjectStoreContract(name: string, makeStore: () => Promise<Co
 
     test('unsafe keys are INVALID_KEY for every operation and nothing is stored', async () => {
       const bucket = await newBucket();
-      for (const key of ['../x', 'a/../../b', '..', './x', 'a\\..\\b', '/abs', 'nul\u0000byte', '', 'x'.repeat(1025)]) {
+      for (const key of [
+        '../x',
+        'a/../../b',
+        '..',
+        './x',
+        'a\\..\\b',
+        '/abs',
+        'nul\u0000byte',
+        '',
+        'x'.repeat(1025),
+      ]) {
         await rejectsWith(() => store.put(bucket, key, Buffer.from('evil')), 'INVALID_KEY');
         await rejectsWith(() => store.get(bucket, key), 'INVALID_KEY');
         await rejectsWith(() => store.delete(bucket, key), 'INVALID_KEY');

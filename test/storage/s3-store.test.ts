@@ -45,7 +45,9 @@ test('an S3 endpoint that does not answer is STORAGE_UNREACHABLE, retryable', as
   });
   try {
     await rejectsWith(() => store.head('some-bucket', 'k'), 'STORAGE_UNREACHABLE');
-    await store.head('some-bucket', 'k').catch((error: { retryable?: boolean }) => assert.equal(error.retryable, true));
+    await store
+      .head('some-bucket', 'k')
+      .catch((error: { retryable?: boolean }) => assert.equal(error.retryable, true));
   } finally {
     await store.close();
   }

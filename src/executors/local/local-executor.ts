@@ -139,15 +139,10 @@ export async function createLocalExecutor(options: LocalExecutorOptions): Promis
     capabilities,
     isolation,
 
-    deploy(service: ServiceSpec): Promise<DeployResult> {
+    deploy(_service: ServiceSpec): Promise<DeployResult> {
+      // What the capabilities say (image not run, no GPU) is reported by the FDL's backendWarnings; only
+      // what depends on this server's state is added here.
       const deployWarnings: string[] = [];
-      if (service.image !== '') {
-        deployWarnings.push(
-          `image "${service.image}" is not run by the local executor: the script runs on the host`,
-        );
-      }
-      if (service.enableGpu)
-        deployWarnings.push('enable_gpu is ignored: the local executor has no GPU support');
       if (!sandboxed) deployWarnings.push('scripts of this service run without a sandbox on this server');
       return Promise.resolve({ warnings: deployWarnings });
     },

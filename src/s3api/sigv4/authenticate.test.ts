@@ -14,9 +14,15 @@ import {
 } from './aws-examples.test-data.js';
 import { presignUrl } from './presign.js';
 
-const resolveSecret = (id: string) => (id === EXAMPLE_ACCESS_KEY_ID ? { secretKey: EXAMPLE_SECRET_KEY, principal: 'example' } : null);
+const resolveSecret = (id: string) =>
+  id === EXAMPLE_ACCESS_KEY_ID ? { secretKey: EXAMPLE_SECRET_KEY, principal: 'example' } : null;
 
-function input(method: string, host: string, url: string, headers: Record<string, string>): AuthenticateInput {
+function input(
+  method: string,
+  host: string,
+  url: string,
+  headers: Record<string, string>,
+): AuthenticateInput {
   const all: Record<string, string> = { host, ...headers };
   return {
     method,
@@ -53,31 +59,61 @@ test("AWS's documented seed signatures of chunked uploads verify, with and witho
 });
 
 test('a changed header, a wrong secret, an unknown key, a skewed clock and no auth are refused with S3 codes', () => {
-  const good = { ...GET_EXAMPLE.headers, authorization: exampleAuthorization(GET_EXAMPLE.signedHeaders, GET_EXAMPLE.signature) };
+  const good = {
+    ...GET_EXAMPLE.headers,
+    authorization: exampleAuthorization(GET_EXAMPLE.signedHeaders, GET_EXAMPLE.signature),
+  };
   const cases: Array<[AuthenticateInput, number, string]> = [
-    [input('GET', GET_EXAMPLE.host, GET_EXAMPLE.path, { ...good, range: 'bytes=0-10' }), EXAMPLE_NOW_MS, 'SignatureDoesNotMatch'],
+    [
+      input('GET', GET_EXAMPLE.host, GET_EXAMPLE.path, { ...good, range: 'bytes=0-10' }),
+      EXAMPLE_NOW_MS,
+      'SignatureDoesNotMatch',
+    ],
     [input('GET', GET_EXAMPLE.host, '/test.txt?x=1', good), EXAMPLE_NOW_MS, 'SignatureDoesNotMatch'],
     [input('DELETE', GET_EXAMPLE.host, GET_EXAMPLE.path, good), EXAMPLE_NOW_MS, 'SignatureDoesNotMatch'],
     [
-      input('GET', GET_EXAMPLE.host, GET_EXAMPLE.path, { ...good, authorization: good.authorization.replace('AKIAIOSFODNN7EXAMPLE', 'AKIDUNKNOWN') }),
+      input('GET', GET_EXAMPLE.host, GET_EXAMPLE.path, {
+        ...good,
+        authorization: good.authorization.replace('AKIAIOSFODNN7EXAMPLE', 'AKIDUNKNOWN'),
+      }),
       EXAMPLE_NOW_MS,
       'InvalidAccessKeyId',
     ],
-    [input('GET', GET_EXAMPLE.host, GET_EXAMPLE.path, good), EXAMPLE_NOW_MS + 16 * 60_000, 'RequestTimeTooSkewed'],
+    [
+      input('GET', GET_EXAMPLE.host, GET_EXAMPLE.path, good),
+      EXAMPLE_NOW_MS + 16 * 60_000,
+      'RequestTimeTooSkewed',
+    ],
     [input('GET', GET_EXAMPLE.host, GET_EXAMPLE.path, GET_EXAMPLE.headers), EXAMPLE_NOW_MS, 'AccessDenied'],
     [
-      input('GET', GET_EXAMPLE.host, GET_EXAMPLE.path, { ...good, authorization: good.authorization.replace(',SignedHeaders=host;', ',SignedHeaders=') }),
+      input('GET', GET_EXAMPLE.host, GET_EXAMPLE.path, {
+        ...good,
+        authorization: good.authorization.replace(',SignedHeaders=host;', ',SignedHeaders='),
+      }),
       EXAMPLE_NOW_MS,
       'AuthorizationHeaderMalformed',
     ],
-    [input('GET', GET_EXAMPLE.host, GET_EXAMPLE.path, { ...good, authorization: 'AWS AKID:sig' }), EXAMPLE_NOW_MS, 'InvalidRequest'],
+    [
+      input('GET', GET_EXAMPLE.host, GET_EXAMPLE.path, { ...good, authorization: 'AWS AKID:sig' }),
+      EXAMPLE_NOW_MS,
+      'InvalidRequest',
+    ],
   ];
   for (const [request, now, code] of cases) {
-    assert.throws(() => authenticate(request, resolveSecret, now), (error: unknown) => s3Code(error) === code, code);
+    assert.throws(
+      () => authenticate(request, resolveSecret, now),
+      (error: unknown) => s3Code(error) === code,
+      code,
+    );
   }
   const { 'x-amz-content-sha256': _dropped, ...withoutHash } = good;
   assert.throws(
-    () => authenticate(input('GET', GET_EXAMPLE.host, GET_EXAMPLE.path, withoutHash), resolveSecret, EXAMPLE_NOW_MS),
+    () =>
+      authenticate(
+        input('GET', GET_EXAMPLE.host, GET_EXAMPLE.path, withoutHash),
+        resolveSecret,
+        EXAMPLE_NOW_MS,
+      ),
     (error: unknown) => s3Code(error) === 'InvalidRequest',
   );
   const wrongSecret = () => ({ secretKey: 'not-the-secret', principal: 'x' });
@@ -108,10 +144,24 @@ test('presigned URLs verify until they expire, and only for what was signed', ()
   assert.equal(auth.presigned, true);
   assert.equal(auth.payload.kind, 'unsigned');
   const refused = (method: string, path: string, at: number, code: string) =>
-    assert.throws(() => authenticate(request(method, path), resolveSecret, at), (error: unknown) => s3Code(error) === code, code);
+    assert.throws(
+      () => authenticate(request(method, path), resolveSecret, at),
+      (error: unknown) => s3Code(error) === code,
+      code,
+    );
   refused('GET', url.pathname + url.search, nowMs + 61_000, 'AccessDenied');
   refused('PUT', url.pathname + url.search, nowMs, 'SignatureDoesNotMatch');
   refused('GET', '/data/in/other.txt' + url.search, nowMs, 'SignatureDoesNotMatch');
-  refused('GET', url.pathname + url.search.replace('X-Amz-Expires=60', 'X-Amz-Expires=6000'), nowMs, 'SignatureDoesNotMatch');
-  refused('GET', url.pathname + url.search.replace('X-Amz-Expires=60', 'X-Amz-Expires=604801'), nowMs, 'AuthorizationQueryParametersError');
+  refused(
+    'GET',
+    url.pathname + url.search.replace('X-Amz-Expires=60', 'X-Amz-Expires=6000'),
+    nowMs,
+    'SignatureDoesNotMatch',
+  );
+  refused(
+    'GET',
+    url.pathname + url.search.replace('X-Amz-Expires=60', 'X-Amz-Expires=604801'),
+    nowMs,
+    'AuthorizationQueryParametersError',
+  );
 });

@@ -18,11 +18,14 @@ const key = signingKey(EXAMPLE_SECRET_KEY, '20130524', 'us-east-1', 's3');
 async function decode(body: Buffer, options: AwsChunkedOptions, pieceBytes = 1000): Promise<Buffer> {
   // Fed in small pieces so that headers, data and CRLFs straddle reads.
   const pieces: Buffer[] = [];
-  for (let offset = 0; offset < body.length; offset += pieceBytes) pieces.push(body.subarray(offset, offset + pieceBytes));
+  for (let offset = 0; offset < body.length; offset += pieceBytes)
+    pieces.push(body.subarray(offset, offset + pieceBytes));
   const out: Buffer[] = [];
-  await pipeline(Readable.from(pieces), new AwsChunkedDecoder(options), async function* (source: AsyncIterable<Buffer>) {
-    for await (const chunk of source) out.push(chunk);
-  });
+  const decoder = new AwsChunkedDecoder(options);
+  const collecting = (async () => {
+    for await (const chunk of decoder as AsyncIterable<Buffer>) out.push(chunk);
+  })();
+  await Promise.all([pipeline(Readable.from(pieces), decoder), collecting]);
   return Buffer.concat(out);
 }
 
@@ -49,7 +52,10 @@ test("AWS's documented chunked upload decodes, its chunk signatures verify", asy
 });
 
 test("AWS's documented chunked upload with a signed CRC32C trailer decodes and verifies", async () => {
-  const decoded = await decode(exampleChunkedBody(TRAILER_EXAMPLE), signed(TRAILER_EXAMPLE, 'x-amz-checksum-crc32c'));
+  const decoded = await decode(
+    exampleChunkedBody(TRAILER_EXAMPLE),
+    signed(TRAILER_EXAMPLE, 'x-amz-checksum-crc32c'),
+  );
   assert.equal(decoded.length, 66560);
 });
 
@@ -58,15 +64,29 @@ test('a changed byte, signature, trailer or length fails the stream with the S3 
   const flipped = exampleChunkedBody(CHUNKED_EXAMPLE);
   flipped[60_000] = 0x62;
   cases.push([flipped, signed(CHUNKED_EXAMPLE, null), 'SignatureDoesNotMatch']);
-  const badLast = exampleChunkedBody({ ...CHUNKED_EXAMPLE, chunkSignatures: [...CHUNKED_EXAMPLE.chunkSignatures.slice(0, 2), '0'.repeat(64)] });
+  const badLast = exampleChunkedBody({
+    ...CHUNKED_EXAMPLE,
+    chunkSignatures: [...CHUNKED_EXAMPLE.chunkSignatures.slice(0, 2), '0'.repeat(64)],
+  });
   cases.push([badLast, signed(CHUNKED_EXAMPLE, null), 'SignatureDoesNotMatch']);
   const truncated = exampleChunkedBody(CHUNKED_EXAMPLE).subarray(0, 66000);
   cases.push([truncated, signed(CHUNKED_EXAMPLE, null), 'IncompleteBody']);
-  cases.push([exampleChunkedBody(CHUNKED_EXAMPLE), { ...signed(CHUNKED_EXAMPLE, null), decodedLength: 66559 }, 'IncompleteBody']);
-  const forgedTrailer = exampleChunkedBody({ ...TRAILER_EXAMPLE, trailer: TRAILER_EXAMPLE.trailer.replace('sOO8/Q==', 'AAAAAA==') });
+  cases.push([
+    exampleChunkedBody(CHUNKED_EXAMPLE),
+    { ...signed(CHUNKED_EXAMPLE, null), decodedLength: 66559 },
+    'IncompleteBody',
+  ]);
+  const forgedTrailer = exampleChunkedBody({
+    ...TRAILER_EXAMPLE,
+    trailer: TRAILER_EXAMPLE.trailer.replace('sOO8/Q==', 'AAAAAA=='),
+  });
   cases.push([forgedTrailer, signed(TRAILER_EXAMPLE, 'x-amz-checksum-crc32c'), 'SignatureDoesNotMatch']);
   const unsignedBadChecksum = Buffer.from('3\r\nabc\r\n0\r\nx-amz-checksum-crc32:AAAAAA==\r\n\r\n');
-  cases.push([unsignedBadChecksum, { signing: null, trailer: true, declaredTrailer: 'x-amz-checksum-crc32', decodedLength: 3 }, 'BadDigest']);
+  cases.push([
+    unsignedBadChecksum,
+    { signing: null, trailer: true, declaredTrailer: 'x-amz-checksum-crc32', decodedLength: 3 },
+    'BadDigest',
+  ]);
   for (const [body, options, code] of cases) {
     await assert.rejects(decode(body, options), (error: unknown) => s3Code(error) === code, code);
   }

@@ -60,14 +60,16 @@ export const TRAILER_EXAMPLE = {
     'x-amz-storage-class': 'REDUCED_REDUNDANCY',
     'x-amz-trailer': 'x-amz-checksum-crc32c',
   },
-  signedHeaders: 'content-encoding;host;x-amz-content-sha256;x-amz-date;x-amz-decoded-content-length;x-amz-storage-class;x-amz-trailer',
+  signedHeaders:
+    'content-encoding;host;x-amz-content-sha256;x-amz-date;x-amz-decoded-content-length;x-amz-storage-class;x-amz-trailer',
   seedSignature: '106e2a8a18243abcf37539882f36619c00e2dfc72633413f02d3b74544bfeb8e',
   chunkSignatures: [
     'b474d8862b1487a5145d686f57f013e54db672cee1c953b3010fb58501ef5aa2',
     '1c1344b170168f8e65b41376b44b20fe354e373826ccbbe2c1d40a8cae51e5c7',
     '2ca2aba2005185cf7159c6277faf83795951dd77a3a99e6e65d5c9f85863f992',
   ],
-  trailer: 'x-amz-checksum-crc32c:sOO8/Q==\r\nx-amz-trailer-signature:d81f82fc3505edab99d459891051a732e8730629a2e4a59689829ca17fe2e435\r\n',
+  trailer:
+    'x-amz-checksum-crc32c:sOO8/Q==\r\nx-amz-trailer-signature:d81f82fc3505edab99d459891051a732e8730629a2e4a59689829ca17fe2e435\r\n',
 };
 
 /** The example's wire body: 64 KiB and 1 KiB of "a", then the final chunk and trailers. */

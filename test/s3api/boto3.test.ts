@@ -1,0 +1,47 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { readAll } from '../storage/object-store.contract.js';
+import { BOTO3_SCRIPT } from './boto3-program.js';
+import { startS3Fixture } from './s3-fixture.js';
+import { mustRun, PYTHON, runClient } from './run-client.js';
+
+const hasBoto3 =
+  existsSync(PYTHON) && (await runClient(PYTHON, ['-c', 'import boto3'], process.env)).code === 0;
+
+test(
+  'boto3: put, get, ranges, paginated v1/v2 listings, presigned GET/PUT over plain HTTP, deletes, error codes',
+  { skip: !hasBoto3 && 'python3-boto3 not installed' },
+  async () => {
+    const fixture = await startS3Fixture();
+    try {
+      const out = JSON.parse(
+        await mustRun(PYTHON, ['-c', BOTO3_SCRIPT, fixture.url], fixture.clientEnv),
+      ) as Record<string, unknown>;
+      const dataKeys = Array.from({ length: 25 }, (_, i) => `data/${String(i).padStart(3, '0')}.txt`);
+      const odd = 'data/sub dir/é ü ß+&=?#%.txt';
+      assert.equal(out.get, 'item 7');
+      assert.deepEqual(out.metadata, { index: '7' });
+      assert.equal(out.range, 'item');
+      assert.equal(out.odd, 'odd name');
+      assert.deepEqual(out.v2_keys, [...dataKeys, odd]);
+      assert.equal(out.v2_pages, 7);
+      assert.deepEqual(out.v1_keys, dataKeys);
+      assert.deepEqual(out.v1_prefixes, ['data/sub dir/']);
+      assert.equal(out.presigned_get, 'odd name');
+      assert.equal(out.presigned_put, 'via presigned put');
+      assert.equal(out.deleted, 10);
+      assert.equal(out.remaining, 15);
+      assert.deepEqual(out.no_such_key, ['NoSuchKey', 404]);
+      assert.deepEqual(out.no_such_bucket, ['NoSuchBucket', 404]);
+      assert.deepEqual(out.not_empty, ['BucketNotEmpty', 409]);
+      assert.deepEqual(out.head_missing, ['404', 404]);
+      assert.equal(out.multipart_back, out.multipart_md5);
+      assert.equal((await fixture.store.head('py-bucket', 'multipart/big.bin')).etag, out.multipart_md5);
+      assert.deepEqual(out.aborted, ['NoSuchUpload', 404]);
+      assert.equal((await readAll((await fixture.store.get('py-bucket', odd)).body)).toString(), 'odd name');
+    } finally {
+      await fixture.close();
+    }
+  },
+);
