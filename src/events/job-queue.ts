@@ -8,7 +8,7 @@
  */
 import type { Statement } from 'better-sqlite3';
 import type { Clock, ErrorData } from '../core/index.js';
-import type { Db } from '../state/index.js';
+import { withRelaxedSync, type Db } from '../state/index.js';
 
 export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 export type JobKind = 'storage' | 'http';
@@ -105,6 +105,8 @@ export class JobQueue {
   private readonly selectOne: Statement;
   private readonly nextSeq: Statement;
   private seq: number;
+  /** Prepared once per SQL text: preparing costs more than running these small statements. */
+  private readonly statements = new Map<string, Statement>();
 
   constructor(
     private readonly db: Db,
@@ -130,6 +132,15 @@ export class JobQueue {
     this.seq = (this.nextSeq.get() as { seq: number }).seq;
   }
 
+  private statement(sql: string): Statement {
+    let prepared = this.statements.get(sql);
+    if (!prepared) {
+      prepared = this.db.prepare(sql);
+      this.statements.set(sql, prepared);
+    }
+    return prepared;
+  }
+
   /** Adds a job. Call inside the transaction that records what caused it. */
   enqueue(job: NewJob): void {
     this.seq += 1;
@@ -143,25 +154,27 @@ export class JobQueue {
   lease(limit: number, leaseMs: number, accept: (service: string) => boolean): JobRecord[] {
     if (limit <= 0) return [];
     const now = this.clock.now();
-    return this.db.transaction(() => {
-      const leased: JobRecord[] = [];
-      // Look past the first `limit` rows so that a busy service does not starve the others.
-      const rows = this.selectReady.all(now, limit * 8 + 16) as JobRow[];
-      for (const row of rows) {
-        if (leased.length >= limit) break;
-        if (!accept(row.service)) continue;
-        this.markRunning.run(this.owner, now + leaseMs, now, row.id);
-        leased.push(toRecord({ ...row, status: 'running', attempts: row.attempts + 1, started_at: now }));
-      }
-      return leased;
-    })();
+    return withRelaxedSync(this.db, () =>
+      this.db.transaction(() => {
+        const leased: JobRecord[] = [];
+        // Look past the first `limit` rows so that a busy service does not starve the others.
+        const rows = this.selectReady.all(now, limit * 8 + 16) as JobRow[];
+        for (const row of rows) {
+          if (leased.length >= limit) break;
+          if (!accept(row.service)) continue;
+          this.markRunning.run(this.owner, now + leaseMs, now, row.id);
+          leased.push(toRecord({ ...row, status: 'running', attempts: row.attempts + 1, started_at: now }));
+        }
+        return leased;
+      })(),
+    );
   }
 
   /** Extends the leases of jobs this process is running. */
   renewLeases(jobIds: string[], leaseMs: number): void {
     if (jobIds.length === 0) return;
     const until = this.clock.now() + leaseMs;
-    const update = this.db.prepare(
+    const update = this.statement(
       `UPDATE jobs SET lease_until = ? WHERE id = ? AND status = 'running' AND lease_owner = ?`,
     );
     this.db.transaction(() => {
@@ -210,29 +223,31 @@ export class JobQueue {
   /** Records the end of an attempt; a retryable failure with attempts left is queued again after a backoff. */
   complete(jobId: string, outcome: JobOutcome, timing: RetryTiming): JobRecord | null {
     const now = this.clock.now();
-    return this.db.transaction(() => {
-      const row = this.selectOne.get(jobId) as JobRow | undefined;
-      if (!row || row.status !== 'running') return row ? toRecord(row) : null;
-      const error = outcome.error === null ? null : JSON.stringify(outcome.error);
-      const retry =
-        outcome.status === 'failed' && outcome.error?.retryable === true && row.attempts < row.max_attempts;
-      if (retry) {
-        this.db
-          .prepare(
-            `UPDATE jobs SET status = 'queued', run_after = ?, exit_code = ?, error = ?, lease_owner = NULL,
+    return withRelaxedSync(this.db, () =>
+      this.db.transaction(() => {
+        const row = this.selectOne.get(jobId) as JobRow | undefined;
+        if (!row || row.status !== 'running') return row ? toRecord(row) : null;
+        const error = outcome.error === null ? null : JSON.stringify(outcome.error);
+        const retry =
+          outcome.status === 'failed' && outcome.error?.retryable === true && row.attempts < row.max_attempts;
+        if (retry) {
+          this.db
+            .prepare(
+              `UPDATE jobs SET status = 'queued', run_after = ?, exit_code = ?, error = ?, lease_owner = NULL,
                lease_until = NULL WHERE id = ?`,
-          )
-          .run(now + backoffMs(row.attempts, timing), outcome.exitCode, error, jobId);
-      } else {
-        this.db
-          .prepare(
-            `UPDATE jobs SET status = ?, exit_code = ?, error = ?, started_at = ?, finished_at = ?,
+            )
+            .run(now + backoffMs(row.attempts, timing), outcome.exitCode, error, jobId);
+        } else {
+          this.db
+            .prepare(
+              `UPDATE jobs SET status = ?, exit_code = ?, error = ?, started_at = ?, finished_at = ?,
                lease_owner = NULL, lease_until = NULL WHERE id = ?`,
-          )
-          .run(outcome.status, outcome.exitCode, error, outcome.startedMs, outcome.finishedMs, jobId);
-      }
-      return toRecord(this.selectOne.get(jobId) as JobRow);
-    })();
+            )
+            .run(outcome.status, outcome.exitCode, error, outcome.startedMs, outcome.finishedMs, jobId);
+        }
+        return toRecord(this.selectOne.get(jobId) as JobRow);
+      })(),
+    );
   }
 
   /** Gives a running job back to the queue without charging the attempt (shutdown interrupted it). */
@@ -302,7 +317,7 @@ export class JobQueue {
   deadLetters(service?: string): JobRecord[] {
     const rows = (
       service === undefined
-        ? this.db.prepare(`SELECT * FROM jobs WHERE status = 'failed' ORDER BY finished_at`).all()
+        ? this.statement(`SELECT * FROM jobs WHERE status = 'failed' ORDER BY finished_at`).all()
         : this.db
             .prepare(`SELECT * FROM jobs WHERE status = 'failed' AND service = ? ORDER BY finished_at`)
             .all(service)
@@ -315,10 +330,10 @@ export class JobQueue {
     const statuses = options.all ? null : ['succeeded'];
     const rows = (
       statuses === null
-        ? this.db.prepare(`SELECT id FROM jobs WHERE service = ?`).all(service)
-        : this.db.prepare(`SELECT id FROM jobs WHERE service = ? AND status = 'succeeded'`).all(service)
+        ? this.statement(`SELECT id FROM jobs WHERE service = ?`).all(service)
+        : this.statement(`SELECT id FROM jobs WHERE service = ? AND status = 'succeeded'`).all(service)
     ) as { id: string }[];
-    const del = this.db.prepare(`DELETE FROM jobs WHERE id = ?`);
+    const del = this.statement(`DELETE FROM jobs WHERE id = ?`);
     this.db.transaction(() => {
       for (const row of rows) del.run(row.id);
     })();
@@ -326,7 +341,7 @@ export class JobQueue {
   }
 
   deleteJob(jobId: string): boolean {
-    return this.db.prepare(`DELETE FROM jobs WHERE id = ?`).run(jobId).changes > 0;
+    return this.statement(`DELETE FROM jobs WHERE id = ?`).run(jobId).changes > 0;
   }
 
   counts(): Record<JobStatus, number> {
@@ -337,7 +352,7 @@ export class JobQueue {
       failed: 0,
       cancelled: 0,
     };
-    const rows = this.db.prepare(`SELECT status, COUNT(*) AS n FROM jobs GROUP BY status`).all() as {
+    const rows = this.statement(`SELECT status, COUNT(*) AS n FROM jobs GROUP BY status`).all() as {
       status: JobStatus;
       n: number;
     }[];
@@ -362,7 +377,7 @@ export class JobQueue {
 
   /** The earliest `run_after` of a queued job, for the dispatcher's next wake-up. */
   nextRunAfter(): number | null {
-    const row = this.db.prepare(`SELECT MIN(run_after) AS t FROM jobs WHERE status = 'queued'`).get() as {
+    const row = this.statement(`SELECT MIN(run_after) AS t FROM jobs WHERE status = 'queued'`).get() as {
       t: number | null;
     };
     return row.t;

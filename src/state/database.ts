@@ -45,6 +45,21 @@ export function migrate(db: Db): void {
   }
 }
 
+/**
+ * Runs `fn` (which commits) with `synchronous = NORMAL`, then restores FULL. In WAL mode a NORMAL commit is
+ * safe against a killed process (the WAL is in the OS's cache) but not against a power cut until the next
+ * FULL commit syncs the WAL. Used for job state transitions, which a lost lease or a re-run repairs; never
+ * for the commit that acknowledges an upload.
+ */
+export function withRelaxedSync<T>(db: Db, fn: () => T): T {
+  db.pragma('synchronous = NORMAL');
+  try {
+    return fn();
+  } finally {
+    db.pragma('synchronous = FULL');
+  }
+}
+
 /** `PRAGMA integrity_check`: 'ok' or the list of problems. */
 export function integrityCheck(db: Db): string {
   const rows = db.pragma('integrity_check') as { integrity_check: string }[];
