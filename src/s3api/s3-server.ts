@@ -184,7 +184,7 @@ export function createS3Server(options: S3ServerOptions): S3Server {
           server.off('error', reject);
           const address = server.address() as AddressInfo;
           const shownHost = host.includes(':') ? `[${host}]` : host;
-          logger.info({ port: address.port, host }, 'S3 endpoint listening');
+          logger.debug({ port: address.port, host }, 'S3 endpoint listening');
           resolve({ port: address.port, url: `http://${shownHost}:${address.port}` });
         });
       });
