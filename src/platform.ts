@@ -118,7 +118,9 @@ export async function startPlatform(config: NubesConfig, logger: Logger): Promis
       // Parts of multipart uploads wait on the store's own disk, not in a possibly small temp space.
       multipartDir: join(config.dataDir, 'multipart'),
       resolveSecret: (accessKeyId) =>
-        accessKeyId === config.s3AccessKey ? { secretKey: config.s3SecretKey, principal: accessKeyId } : null,
+        accessKeyId === config.s3AccessKey
+          ? { secretKey: config.s3SecretKey, principal: accessKeyId, admin: true }
+          : null,
     });
     const s3Address = await s3.listen(config.s3Port, config.host);
     closers.push(() => s3.close());

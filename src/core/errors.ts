@@ -43,6 +43,7 @@ export const ERROR_CODES = {
   INVALID_KEY: { status: 400, kind: 'user', retryable: false },
   OBJECT_NOT_FOUND: { status: 404, kind: 'user', retryable: false },
   INVALID_RANGE: { status: 416, kind: 'user', retryable: false },
+  PRECONDITION_FAILED: { status: 412, kind: 'user', retryable: false },
   STORAGE_FULL: { status: 507, kind: 'system', retryable: true },
   STORAGE_READ_ONLY: { status: 503, kind: 'system', retryable: true },
   STORAGE_UNREACHABLE: { status: 502, kind: 'system', retryable: true },

@@ -10,6 +10,7 @@ import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/p
 import { join } from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { compareKeys, type ContentHeaders } from '../storage/index.js';
 import { s3Failure } from './s3-errors.js';
 
 export interface UploadDescription {
@@ -17,6 +18,7 @@ export interface UploadDescription {
   key: string;
   contentType: string;
   metadata: Record<string, string>;
+  contentHeaders: ContentHeaders;
   principal: string;
   createdMs: number;
 }
@@ -26,6 +28,7 @@ export interface StagedPart {
   size: number;
   /** Hex MD5 of the part. */
   etag: string;
+  lastModifiedMs: number;
 }
 
 const UPLOAD_ID = /^[0-9a-f]{32}$/;
@@ -85,7 +88,7 @@ export class MultipartStaging {
       await rm(temporary, { force: true });
       throw error;
     }
-    const part: StagedPart = { partNumber, size, etag: hash.digest('hex') };
+    const part: StagedPart = { partNumber, size, etag: hash.digest('hex'), lastModifiedMs: Date.now() };
     // The part's description goes beside it, so that completing does not read every part twice.
     const described = `${temporary}.json`;
     await writeFile(described, JSON.stringify(part));
@@ -112,6 +115,32 @@ export class MultipartStaging {
       (async function* () {
         for (const partNumber of partNumbers) yield* createReadStream(join(dir, partFile(partNumber)));
       })(),
+    );
+  }
+
+  /** The uploads under way in a bucket, with their ids, in S3's order (key, then start time). */
+  async list(bucket: string): Promise<Array<UploadDescription & { uploadId: string }>> {
+    const uploads: Array<UploadDescription & { uploadId: string }> = [];
+    let ids: string[];
+    try {
+      ids = await readdir(this.dir);
+    } catch {
+      return uploads;
+    }
+    for (const uploadId of ids) {
+      if (!UPLOAD_ID.test(uploadId)) continue;
+      try {
+        const description = JSON.parse(
+          await readFile(join(this.dir, uploadId, 'upload.json'), 'utf8'),
+        ) as UploadDescription;
+        if (description.bucket === bucket) uploads.push({ ...description, uploadId });
+      } catch {
+        // Completed or aborted while listing.
+      }
+    }
+    return uploads.sort(
+      (a, b) =>
+        compareKeys(a.key, b.key) || a.createdMs - b.createdMs || a.uploadId.localeCompare(b.uploadId),
     );
   }
 

@@ -4,7 +4,7 @@
  * the user metadata and Content-MD5 of uploads.
  */
 import type { IncomingHttpHeaders } from 'node:http';
-import type { ByteRange, ObjectInfo } from '../storage/index.js';
+import type { ByteRange, ContentHeaders, ObjectConditions, ObjectInfo } from '../storage/index.js';
 import { s3Failure } from './s3-errors.js';
 
 /** A parsed `Range: bytes=...` header: `a-b`, `a-` (to the end) or `-n` (the last n bytes). */
@@ -67,6 +67,36 @@ export function preconditionStatus(headers: IncomingHttpHeaders, info: ObjectInf
   return null;
 }
 
+// The representation headers S3 stores with an object, by HTTP name.
+const CONTENT_HEADERS = {
+  cacheControl: 'Cache-Control',
+  contentDisposition: 'Content-Disposition',
+  contentEncoding: 'Content-Encoding',
+  contentLanguage: 'Content-Language',
+  expires: 'Expires',
+} as const satisfies Record<keyof ContentHeaders, string>;
+
+/** The representation headers of an upload (Cache-Control, Content-Disposition, ...), to store. */
+export function contentHeadersFrom(headers: IncomingHttpHeaders): ContentHeaders {
+  const stored: ContentHeaders = {};
+  for (const [field, name] of Object.entries(CONTENT_HEADERS) as Array<[keyof ContentHeaders, string]>) {
+    let value = headers[name.toLowerCase()];
+    if (Array.isArray(value)) value = value.join(', ');
+    if (typeof value !== 'string' || value === '') continue;
+    // aws-chunked is how the body travelled, not how the object is encoded.
+    if (field === 'contentEncoding') {
+      value = value
+        .split(',')
+        .map((coding) => coding.trim())
+        .filter((coding) => coding !== '' && coding.toLowerCase() !== 'aws-chunked')
+        .join(', ');
+      if (value === '') continue;
+    }
+    stored[field] = value;
+  }
+  return stored;
+}
+
 /** Headers describing an object (GET and HEAD replies). */
 export function objectHeaders(info: ObjectInfo): Record<string, string> {
   const headers: Record<string, string> = {
@@ -75,8 +105,41 @@ export function objectHeaders(info: ObjectInfo): Record<string, string> {
     'Last-Modified': new Date(info.lastModifiedMs).toUTCString(),
     'Accept-Ranges': 'bytes',
   };
+  for (const [field, value] of Object.entries(info.contentHeaders ?? {})) {
+    const name = CONTENT_HEADERS[field as keyof ContentHeaders] as string | undefined;
+    if (name !== undefined && typeof value === 'string') headers[name] = value;
+  }
   for (const [name, value] of Object.entries(info.metadata)) headers[`x-amz-meta-${name}`] = value;
   return headers;
+}
+
+/**
+ * The conditional headers of a write (`prefix` '') or of a copy's source (`x-amz-copy-source-`). An
+ * unparsable date is ignored, as HTTP requires.
+ */
+export function conditionsFrom(
+  headers: IncomingHttpHeaders,
+  prefix: '' | 'x-amz-copy-source-',
+): ObjectConditions {
+  const text = (name: string): string | undefined => {
+    const value = headers[`${prefix}${name}`];
+    return typeof value === 'string' ? value : undefined;
+  };
+  const date = (name: string): number | undefined => {
+    const value = text(name);
+    const ms = value === undefined ? Number.NaN : Date.parse(value);
+    return Number.isNaN(ms) ? undefined : ms;
+  };
+  const conditions: ObjectConditions = {};
+  const ifMatch = text('if-match');
+  const ifNoneMatch = text('if-none-match');
+  const ifModifiedSinceMs = date('if-modified-since');
+  const ifUnmodifiedSinceMs = date('if-unmodified-since');
+  if (ifMatch !== undefined) conditions.ifMatch = ifMatch;
+  if (ifNoneMatch !== undefined) conditions.ifNoneMatch = ifNoneMatch;
+  if (ifModifiedSinceMs !== undefined) conditions.ifModifiedSinceMs = ifModifiedSinceMs;
+  if (ifUnmodifiedSinceMs !== undefined) conditions.ifUnmodifiedSinceMs = ifUnmodifiedSinceMs;
+  return conditions;
 }
 
 // S3's limit on user metadata: 2 KB of names and values.

@@ -9,6 +9,7 @@ import type { Logger } from '../core/index.js';
 import type { ObjectStore } from '../storage/index.js';
 import type { MultipartStaging } from './multipart-staging.js';
 import type { Authenticated } from './sigv4/authenticate.js';
+import type { BucketAccess } from './bucket-access.js';
 
 export interface S3Context {
   req: IncomingMessage;
@@ -29,6 +30,8 @@ export interface S3Context {
   /** The client's address, for event records. */
   sourceIp: string;
   logger: Logger;
+  /** Fails with AccessDenied unless the caller may `access` the bucket (e.g. a copy's source bucket). */
+  authorize(bucket: string, access: BucketAccess): Promise<void>;
   /** The decoded, verified body (sends `100 Continue` first when the client waits for it). */
   openBody(): Readable;
   /** The whole body, for small XML documents; fails past `maxBytes`. */

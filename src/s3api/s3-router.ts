@@ -12,11 +12,15 @@ import {
   listBuckets,
 } from './operations/bucket-operations.js';
 import { deleteObjects } from './operations/delete-objects.js';
-import { listObjectsV1, listObjectsV2 } from './operations/list-operations.js';
+import type { BucketAccess } from './bucket-access.js';
+import { copyObject, uploadPartCopy } from './operations/copy-operations.js';
+import { listObjectsV1, listObjectsV2, listObjectVersions } from './operations/list-operations.js';
+import { listMultipartUploads } from './operations/list-uploads.js';
 import {
   abortMultipartUpload,
   completeMultipartUpload,
   createMultipartUpload,
+  listParts,
   uploadPart,
 } from './operations/multipart-operations.js';
 import { deleteObject, getObject, headObject, putObject } from './operations/object-operations.js';
@@ -64,14 +68,27 @@ function notImplemented(what: string): never {
   throw s3Failure('NotImplemented', `${what} is not implemented by this S3 endpoint`);
 }
 
-/** The operation for a request, or a thrown NotImplemented / MethodNotAllowed. */
+/**
+ * What a route needs of its caller: a right on the addressed bucket, or (creating a bucket, listing
+ * buckets) only to be authenticated.
+ */
+export type RouteAccess = BucketAccess | 'authenticated';
+
+export interface S3Route {
+  operation: S3Operation;
+  access: RouteAccess;
+}
+
+const route = (operation: S3Operation, access: RouteAccess): S3Route => ({ operation, access });
+
+/** The operation for a request and the access it needs, or a thrown NotImplemented / MethodNotAllowed. */
 export function routeS3Request(
   method: string,
   hasBucket: boolean,
   hasKey: boolean,
   params: Map<string, string>,
   headers: Record<string, unknown>,
-): S3Operation {
+): S3Route {
   const subResources = [...params.keys()].filter((name) => SUB_RESOURCES.has(name));
   const only = (name: string): boolean => subResources.length === 1 && subResources[0] === name;
   const none = subResources.length === 0;
@@ -81,23 +98,25 @@ export function routeS3Request(
   if (versionId !== undefined && versionId !== 'null') notImplemented('object versioning');
 
   if (!hasBucket) {
-    if (method === 'GET') return listBuckets;
+    if (method === 'GET') return route(listBuckets, 'authenticated');
     throw s3Failure('MethodNotAllowed', `${method} is not allowed on the service`);
   }
   if (!hasKey) {
     switch (method) {
       case 'GET':
-        if (only('location')) return getBucketLocation;
-        if (none) return params.get('list-type') === '2' ? listObjectsV2 : listObjectsV1;
+        if (only('location')) return route(getBucketLocation, 'read');
+        if (only('versions')) return route(listObjectVersions, 'read');
+        if (only('uploads')) return route(listMultipartUploads, 'write');
+        if (none) return route(params.get('list-type') === '2' ? listObjectsV2 : listObjectsV1, 'read');
         return notImplemented(described);
       case 'HEAD':
-        return headBucket;
+        return route(headBucket, 'read');
       case 'PUT':
-        return none ? createBucket : notImplemented(described);
+        return none ? route(createBucket, 'authenticated') : notImplemented(described);
       case 'DELETE':
-        return none ? deleteBucket : notImplemented(described);
+        return none ? route(deleteBucket, 'owner') : notImplemented(described);
       case 'POST':
-        return only('delete') ? deleteObjects : notImplemented(described);
+        return only('delete') ? route(deleteObjects, 'write') : notImplemented(described);
       default:
         throw s3Failure('MethodNotAllowed', `${method} is not allowed on a bucket`);
     }
@@ -105,20 +124,23 @@ export function routeS3Request(
   const isPart = subResources.length === 2 && params.has('partNumber') && params.has('uploadId');
   switch (method) {
     case 'PUT':
-      if (headers['x-amz-copy-source'] !== undefined)
-        return notImplemented(isPart ? 'UploadPartCopy' : 'CopyObject');
-      if (isPart) return uploadPart;
-      return none ? putObject : notImplemented(described);
+      if (headers['x-amz-copy-source'] !== undefined) {
+        if (isPart) return route(uploadPartCopy, 'write');
+        return none ? route(copyObject, 'write') : notImplemented(described);
+      }
+      if (isPart) return route(uploadPart, 'write');
+      return none ? route(putObject, 'write') : notImplemented(described);
     case 'GET':
-      return none ? getObject : notImplemented(described);
+      if (only('uploadId')) return route(listParts, 'write');
+      return none ? route(getObject, 'read') : notImplemented(described);
     case 'HEAD':
-      return none ? headObject : notImplemented(described);
+      return none ? route(headObject, 'read') : notImplemented(described);
     case 'DELETE':
-      if (only('uploadId')) return abortMultipartUpload;
-      return none ? deleteObject : notImplemented(described);
+      if (only('uploadId')) return route(abortMultipartUpload, 'write');
+      return none ? route(deleteObject, 'write') : notImplemented(described);
     case 'POST':
-      if (only('uploads')) return createMultipartUpload;
-      if (only('uploadId')) return completeMultipartUpload;
+      if (only('uploads')) return route(createMultipartUpload, 'write');
+      if (only('uploadId')) return route(completeMultipartUpload, 'write');
       return notImplemented(described);
     default:
       throw s3Failure('MethodNotAllowed', `${method} is not allowed on an object`);

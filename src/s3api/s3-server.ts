@@ -18,9 +18,11 @@ import { declaredObjectLength, openRequestBody } from './request-body.js';
 import { parseRequestTarget } from './request-target.js';
 import type { S3Context } from './s3-context.js';
 import { s3Failure } from './s3-errors.js';
-import { sendS3Error } from './s3-response.js';
+import { sendEmpty, sendS3Error } from './s3-response.js';
 import { routeS3Request } from './s3-router.js';
 import { authenticate, type SecretResolver } from './sigv4/authenticate.js';
+import { mayAccess, type BucketAccess } from './bucket-access.js';
+import { corsHeaders, preflightHeaders } from './cors.js';
 
 export interface S3ServerOptions {
   store: ObjectStore;
@@ -40,6 +42,12 @@ export interface S3ServerOptions {
    * be gigabytes). @default <os tmpdir>/nubes-s3-multipart
    */
   multipartDir?: string;
+  /**
+   * Origins a browser may call the endpoint from (CORS), e.g. the dashboard's; `*` allows any. Requests
+   * are still authenticated by their signatures: CORS only lets a browser page read the replies.
+   * @default ['*']
+   */
+  corsOrigins?: string[];
 }
 
 export interface S3Server {
@@ -96,6 +104,7 @@ export function createS3Server(options: S3ServerOptions): S3Server {
   const maxObjectBytes = options.maxObjectBytes ?? DEFAULT_MAX_OBJECT_BYTES;
   const virtualHostSuffixes = options.virtualHostSuffixes ?? ['localhost'];
   const multipart = new MultipartStaging(options.multipartDir ?? join(tmpdir(), 'nubes-s3-multipart'));
+  const corsOrigins = options.corsOrigins ?? ['*'];
 
   async function handle(req: IncomingMessage, res: ServerResponse, expectContinue: boolean): Promise<void> {
     const started = performance.now();
@@ -106,6 +115,16 @@ export function createS3Server(options: S3ServerOptions): S3Server {
     let resource = (req.url ?? '/').split('?')[0] ?? '/';
     let bodyOpened = false;
     try {
+      const origin = req.headers.origin;
+      if (typeof origin === 'string') {
+        for (const [name, value] of Object.entries(corsHeaders(origin, corsOrigins)))
+          res.setHeader(name, value);
+      }
+      if (method === 'OPTIONS') {
+        // A CORS preflight carries no credentials: it is answered from the configuration alone.
+        sendEmpty(res, 200, preflightHeaders(req.headers, corsOrigins));
+        return;
+      }
       const target = parseRequestTarget(req.url ?? '/', req.headers.host, virtualHostSuffixes);
       resource = target.rawPath;
       const auth = authenticate(
@@ -115,7 +134,24 @@ export function createS3Server(options: S3ServerOptions): S3Server {
       );
       const bucket = decodeBucket(target.bucketBytes);
       const key = target.keyBytes === null ? null : decodeObjectKey(target.keyBytes);
-      const operation = routeS3Request(method, bucket !== null, key !== null, target.params, req.headers);
+      const route = routeS3Request(method, bucket !== null, key !== null, target.params, req.headers);
+      const authorize = async (name: string, access: BucketAccess): Promise<void> => {
+        let info;
+        try {
+          info = await options.store.headBucket(name);
+        } catch (error) {
+          // Whether a bucket exists is not for anonymous callers to learn.
+          if (auth.anonymous) throw s3Failure('AccessDenied', 'Access Denied');
+          throw error;
+        }
+        const caller = auth.anonymous ? null : { principal: auth.principal, admin: auth.admin };
+        if (!mayAccess(info, caller, access)) throw s3Failure('AccessDenied', 'Access Denied');
+      };
+      if (route.access === 'authenticated') {
+        if (auth.anonymous) throw s3Failure('AccessDenied', 'Access Denied');
+      } else if (bucket !== null) {
+        await authorize(bucket, route.access);
+      }
       const context: S3Context = {
         req,
         res,
@@ -130,6 +166,7 @@ export function createS3Server(options: S3ServerOptions): S3Server {
         params: target.params,
         sourceIp: clientIp(req),
         logger,
+        authorize,
         openBody: () => {
           if (bodyOpened) throw new Error('the request body can be opened once');
           bodyOpened = true;
@@ -138,7 +175,7 @@ export function createS3Server(options: S3ServerOptions): S3Server {
         },
         readBody: (maxBytes) => readAll(context.openBody(), maxBytes),
       };
-      await operation(context);
+      await route.operation(context);
       logger.debug(
         { requestId, method, resource, status: res.statusCode, ms: performance.now() - started },
         's3 request',

@@ -75,4 +75,9 @@ export const MIGRATIONS: readonly string[] = [
     value TEXT NOT NULL
   ) STRICT;
   `,
+  // 2: the S3 endpoint's stored representation headers; who may use a restricted bucket
+  `
+  ALTER TABLE objects ADD COLUMN headers TEXT NOT NULL DEFAULT '{}';
+  ALTER TABLE buckets ADD COLUMN allowed_users TEXT NOT NULL DEFAULT '[]';
+  `,
 ];

@@ -5,6 +5,10 @@
  */
 export type {
   BucketInfo,
+  BucketVisibility,
+  ContentHeaders,
+  CopyOptions,
+  ObjectConditions,
   ByteRange,
   GetResult,
   ListOptions,
@@ -22,3 +26,4 @@ export { compareKeys } from './key-order.js';
 export { MAX_LIST_KEYS } from './list-keys.js';
 export { createFsObjectStore, FsObjectStore, type FsObjectStoreOptions } from './fs/fs-object-store.js';
 export { createS3ObjectStore, type S3ObjectStoreOptions } from './s3/s3-object-store.js';
+export { checkConditions, hasConditions } from './conditions.js';

@@ -28,6 +28,18 @@ export interface StorageEvent {
   sourceIp: string;
 }
 
+/**
+ * The representation headers S3 stores with an object and sends back on GET/HEAD (beside Content-Type).
+ * Absent ones are not sent.
+ */
+export interface ContentHeaders {
+  cacheControl?: string;
+  contentDisposition?: string;
+  contentEncoding?: string;
+  contentLanguage?: string;
+  expires?: string;
+}
+
 export interface ObjectInfo {
   bucket: string;
   key: string;
@@ -38,18 +50,48 @@ export interface ObjectInfo {
   lastModifiedMs: number;
   /** User metadata (`x-amz-meta-*` without the prefix, lower-case names). */
   metadata: Record<string, string>;
+  /** Stored representation headers; a store that keeps none leaves this out. */
+  contentHeaders?: ContentHeaders;
 }
 
 export interface BucketInfo {
   name: string;
   createdMs: number;
   owner: string;
-  visibility: 'private' | 'public' | 'restricted';
+  visibility: BucketVisibility;
+  /** Who besides the owner may use a `restricted` bucket (empty for the other visibilities). */
+  allowedUsers: string[];
+}
+
+/** OSCAR's bucket visibility: the owner only, everyone (anonymous reads included), or listed users. */
+export type BucketVisibility = 'private' | 'public' | 'restricted';
+
+/**
+ * Preconditions on an object's current state (HTTP conditional headers), checked atomically with the
+ * write they guard. An unmet one fails with PRECONDITION_FAILED.
+ */
+export interface ObjectConditions {
+  /** ETag the object must have (`*`: the object must exist). */
+  ifMatch?: string;
+  /** ETag the object must not have (`*`: the object must not exist). */
+  ifNoneMatch?: string;
+  /** Epoch ms: the object must have been modified after this second. */
+  ifModifiedSinceMs?: number;
+  /** Epoch ms: the object must not have been modified after this second. */
+  ifUnmodifiedSinceMs?: number;
 }
 
 export interface PutOptions {
   contentType?: string;
   metadata?: Record<string, string>;
+  contentHeaders?: ContentHeaders;
+  /**
+   * The ETag to record instead of the body's MD5 (a multipart upload's `md5-of-part-md5s-N`); the store
+   * then need not hash the body.
+   */
+  etag?: string;
+  /** Checked against the object being replaced, in the transaction that records the new one. */
+  conditions?: ObjectConditions;
   /** Hex MD5 the body must have (from Content-MD5); a mismatch fails with BAD_REQUEST and stores nothing. */
   expectedMd5?: string;
   /** Exact length the body must have (from Content-Length). */
@@ -58,6 +100,23 @@ export interface PutOptions {
   sourceIp?: string;
   /** Event name to report. @default ObjectCreated:Put */
   eventName?: StorageEventName;
+}
+
+export interface CopyOptions {
+  /**
+   * The copy's description: `copy` keeps the source's content type, metadata and headers; `replace` takes
+   * those given here.
+   */
+  metadataDirective?: 'copy' | 'replace';
+  contentType?: string;
+  metadata?: Record<string, string>;
+  contentHeaders?: ContentHeaders;
+  /** Preconditions on the source (x-amz-copy-source-if-*). */
+  sourceConditions?: ObjectConditions;
+  /** Preconditions on the object being replaced at the target. */
+  conditions?: ObjectConditions;
+  principal?: string;
+  sourceIp?: string;
 }
 
 export interface ByteRange {
@@ -98,7 +157,7 @@ export interface GetResult {
 export interface ObjectStore {
   createBucket(
     name: string,
-    options?: { owner?: string; visibility?: BucketInfo['visibility'] },
+    options?: { owner?: string; visibility?: BucketVisibility; allowedUsers?: string[] },
   ): Promise<BucketInfo>;
   /** Creates the bucket when missing; never fails because it exists. */
   ensureBucket(name: string): Promise<void>;
@@ -106,10 +165,24 @@ export interface ObjectStore {
   listBuckets(): Promise<BucketInfo[]>;
   /** Fails with BUCKET_NOT_EMPTY unless the bucket is empty. */
   deleteBucket(name: string): Promise<void>;
+  /** Changes who may use a bucket. */
+  updateBucket(
+    name: string,
+    changes: { visibility: BucketVisibility; allowedUsers?: string[] },
+  ): Promise<BucketInfo>;
 
   put(bucket: string, key: string, body: Readable | Buffer, options?: PutOptions): Promise<ObjectInfo>;
   get(bucket: string, key: string, range?: ByteRange): Promise<GetResult>;
   head(bucket: string, key: string): Promise<ObjectInfo>;
+  /**
+   * Copies an object (to itself too, to change its description), reported as ObjectCreated:Copy. The
+   * source's preconditions are checked against the very version copied.
+   */
+  copy(
+    source: { bucket: string; key: string },
+    target: { bucket: string; key: string },
+    options?: CopyOptions,
+  ): Promise<ObjectInfo>;
   list(bucket: string, options?: ListOptions): Promise<ListResult>;
   /** Deleting a missing key succeeds (as S3 does) and reports no event. */
   delete(bucket: string, key: string, options?: { principal?: string; sourceIp?: string }): Promise<void>;

@@ -125,6 +125,8 @@ function unreachableStore(): ObjectStore {
     headBucket: fail,
     listBuckets: fail,
     deleteBucket: fail,
+    updateBucket: fail,
+    copy: fail,
     put: fail,
     get: fail,
     head: fail,

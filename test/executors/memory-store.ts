@@ -12,6 +12,8 @@ import { Readable } from 'node:stream';
 import { PlatformError } from '../../src/core/index.js';
 import type {
   BucketInfo,
+  BucketVisibility,
+  CopyOptions,
   ByteRange,
   GetResult,
   ListOptions,
@@ -47,7 +49,7 @@ export class MemoryObjectStore implements ObjectStore {
 
   createBucket(
     name: string,
-    options: { owner?: string; visibility?: BucketInfo['visibility'] } = {},
+    options: { owner?: string; visibility?: BucketVisibility; allowedUsers?: string[] } = {},
   ): Promise<BucketInfo> {
     if (!BUCKET_NAME.test(name)) return reject('INVALID_BUCKET_NAME', `invalid bucket name "${name}"`);
     if (this.buckets.has(name)) return reject('BUCKET_EXISTS', `bucket "${name}" exists`);
@@ -56,6 +58,7 @@ export class MemoryObjectStore implements ObjectStore {
       createdMs: Date.now(),
       owner: options.owner ?? 'test',
       visibility: options.visibility ?? 'private',
+      allowedUsers: options.allowedUsers ?? [],
     };
     this.buckets.set(name, { info, objects: new Map() });
     return Promise.resolve(info);
@@ -212,6 +215,37 @@ export class MemoryObjectStore implements ObjectStore {
       timeMs: Date.now(),
       principal: options.principal ?? 'test',
       sourceIp: options.sourceIp ?? '127.0.0.1',
+    });
+  }
+
+  updateBucket(
+    name: string,
+    changes: { visibility: BucketVisibility; allowedUsers?: string[] },
+  ): Promise<BucketInfo> {
+    return attempt(() => {
+      const bucket = this.bucket(name);
+      bucket.info = {
+        ...bucket.info,
+        visibility: changes.visibility,
+        allowedUsers: changes.allowedUsers ?? [],
+      };
+      return bucket.info;
+    });
+  }
+
+  async copy(
+    source: { bucket: string; key: string },
+    target: { bucket: string; key: string },
+    options: CopyOptions = {},
+  ): Promise<ObjectInfo> {
+    const from = this.object(source.bucket, source.key);
+    const replace = options.metadataDirective === 'replace';
+    return this.put(target.bucket, target.key, from.data, {
+      contentType: replace ? options.contentType : from.info.contentType,
+      metadata: replace ? options.metadata : from.info.metadata,
+      principal: options.principal,
+      sourceIp: options.sourceIp,
+      eventName: 'ObjectCreated:Copy',
     });
   }
 

@@ -14,6 +14,11 @@ export const ACCESS_KEY_ID = 'NUBESTESTACCESSKEY01';
 export const SECRET_KEY = 'nubes-test-secret-key/with+special=chars';
 export const REGION = 'us-east-1';
 export const PRINCIPAL = 'test-user';
+/** Keys of two ordinary (non-admin) users, for visibility tests: access key id -> user. */
+export const USERS = {
+  ALICEACCESSKEY000001: { secretKey: 'alice-secret', principal: 'alice' },
+  BOBACCESSKEY00000001: { secretKey: 'bob-secret', principal: 'bob' },
+} as const;
 
 export interface S3Fixture {
   url: string;
@@ -41,7 +46,9 @@ export async function startS3Fixture(overrides: Partial<S3ServerOptions> = {}): 
     region: REGION,
     multipartDir: join(dir, 'multipart'),
     resolveSecret: (accessKeyId) =>
-      accessKeyId === ACCESS_KEY_ID ? { secretKey: SECRET_KEY, principal: PRINCIPAL } : null,
+      accessKeyId === ACCESS_KEY_ID
+        ? { secretKey: SECRET_KEY, principal: PRINCIPAL, admin: true }
+        : (USERS[accessKeyId as keyof typeof USERS] ?? null),
     ...overrides,
   });
   const { port, url } = await server.listen(0, '127.0.0.1');

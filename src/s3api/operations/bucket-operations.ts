@@ -2,6 +2,7 @@
  * @module s3api/operations/bucket-operations
  * ListBuckets, CreateBucket, DeleteBucket, HeadBucket, GetBucketLocation.
  */
+import { mayAccess } from '../bucket-access.js';
 import { requireBucket, type S3Context } from '../s3-context.js';
 import { element, escapeXml, isoDate, sendEmpty, sendXml, xmlDocument } from '../s3-response.js';
 
@@ -9,8 +10,11 @@ import { element, escapeXml, isoDate, sendEmpty, sendXml, xmlDocument } from '..
 const MAX_CREATE_BUCKET_BODY = 64 * 1024;
 
 export async function listBuckets(context: S3Context): Promise<void> {
-  const buckets = await context.store.listBuckets();
-  const owner = context.auth.principal;
+  const { auth } = context;
+  const caller = { principal: auth.principal, admin: auth.admin };
+  // A user sees the buckets they may read: theirs, public ones, restricted ones that list them.
+  const buckets = (await context.store.listBuckets()).filter((bucket) => mayAccess(bucket, caller, 'read'));
+  const owner = auth.principal;
   const items = buckets
     .map(
       (bucket) =>

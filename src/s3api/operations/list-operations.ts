@@ -135,3 +135,47 @@ export async function listObjectsV1(context: S3Context): Promise<void> {
     commonPrefixes(result, encode);
   sendXml(context.res, 200, xmlDocument('ListBucketResult', body));
 }
+
+/**
+ * ListObjectVersions: this store keeps no versions, so each object is listed once, as its current ("null")
+ * version; what rclone, `aws s3api list-object-versions` and version-aware tools need to see.
+ */
+export async function listObjectVersions(context: S3Context): Promise<void> {
+  const bucket = requireBucket(context);
+  const list = parseCommon(context);
+  const keyMarker = context.params.get('key-marker') ?? '';
+  const result = await context.store.list(bucket, {
+    prefix: list.prefix,
+    delimiter: list.delimiter,
+    maxKeys: list.maxKeys,
+    ...(keyMarker === '' ? {} : { startAfter: keyMarker }),
+  });
+  const encode = encoder(list);
+  const owner = context.auth.principal;
+  const versions = result.objects
+    .map(
+      (item) =>
+        `<Version>${element('Key', encode(item.key))}${element('VersionId', 'null')}${element('IsLatest', true)}` +
+        `${element('LastModified', isoDate(item.lastModifiedMs))}${element('ETag', `"${item.etag}"`)}` +
+        `${element('Size', item.size)}<Owner>${element('ID', owner)}${element('DisplayName', owner)}</Owner>` +
+        `${element('StorageClass', 'STANDARD')}</Version>`,
+    )
+    .join('');
+  const next =
+    result.nextStartAfter === null
+      ? ''
+      : element('NextKeyMarker', encode(result.nextStartAfter)) + element('NextVersionIdMarker', 'null');
+  const body =
+    element('Name', bucket) +
+    element('Prefix', encode(list.prefix)) +
+    element('KeyMarker', encode(keyMarker)) +
+    element('VersionIdMarker', context.params.get('version-id-marker') ?? '') +
+    next +
+    element('MaxKeys', list.maxKeys) +
+    optional('Delimiter', encode(list.delimiter)) +
+    (list.urlEncoded ? element('EncodingType', 'url') : '') +
+    element('IsTruncated', result.isTruncated) +
+    versions +
+    commonPrefixes(result, encode);
+  sendXml(context.res, 200, xmlDocument('ListVersionsResult', body));
+}

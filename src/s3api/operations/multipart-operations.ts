@@ -1,21 +1,27 @@
 /**
  * @module s3api/operations/multipart-operations
- * CreateMultipartUpload, UploadPart, CompleteMultipartUpload, AbortMultipartUpload: what the aws cli and
- * boto3 use for files above 8 MiB. Parts wait in the staging area; completing streams them, in order, into
- * one `put` of the store, reported as ObjectCreated:CompleteMultipartUpload.
+ * CreateMultipartUpload, UploadPart, CompleteMultipartUpload, AbortMultipartUpload, ListParts: what the aws
+ * cli, boto3 and rclone use for large files. Parts wait in the staging area; completing streams them, in
+ * order, into one `put` of the store, reported as ObjectCreated:CompleteMultipartUpload, with S3's ETag of
+ * a multipart object (the MD5 of the parts' MD5s, a dash, the number of parts).
  */
+import { createHash } from 'node:crypto';
 import { XMLParser } from 'fast-xml-parser';
-import { contentMd5, metadataFromHeaders } from '../object-headers.js';
+import { contentHeadersFrom, contentMd5, metadataFromHeaders } from '../object-headers.js';
 import { declaredObjectLength } from '../request-body.js';
 import { MAX_PART_NUMBER } from '../multipart-staging.js';
 import { requireKey, type S3Context } from '../s3-context.js';
-import { s3Failure } from '../s3-errors.js';
-import { element, sendEmpty, sendXml, xmlDocument } from '../s3-response.js';
+import { s3Failure, toS3Error } from '../s3-errors.js';
+import { element, isoDate, sendEmpty, sendXml, xmlDocument } from '../s3-response.js';
+import { writeConditions } from './object-operations.js';
 
 /** S3's smallest part, except the last. */
 const MIN_PART_BYTES = 5 * 1024 * 1024;
 // 10,000 parts of about 100 bytes of XML each.
 const MAX_COMPLETE_BODY_BYTES = 2 * 1024 * 1024;
+const MAX_LISTED_PARTS = 1000;
+// While a large upload is assembled, S3 keeps the connection alive with whitespace; clients wait for it.
+const KEEP_ALIVE_MS = 10_000;
 
 const parser = new XMLParser({
   ignoreAttributes: true,
@@ -23,8 +29,32 @@ const parser = new XMLParser({
   isArray: (_name, jpath) => jpath === 'CompleteMultipartUpload.Part',
 });
 
-function uploadIdOf(context: S3Context): string {
+export function uploadIdOf(context: S3Context): string {
   return context.params.get('uploadId') ?? '';
+}
+
+/** The part number of an UploadPart(Copy) request, checked. */
+export function partNumberOf(context: S3Context): number {
+  const partText = context.params.get('partNumber') ?? '';
+  const partNumber = /^\d{1,5}$/.test(partText) ? Number(partText) : 0;
+  if (partNumber < 1 || partNumber > MAX_PART_NUMBER) {
+    throw s3Failure(
+      'InvalidArgument',
+      `Part number must be an integer between 1 and ${MAX_PART_NUMBER}, inclusive`,
+    );
+  }
+  return partNumber;
+}
+
+/** S3's ETag of a multipart object: MD5 of the concatenated binary MD5s of its parts, `-`, their count. */
+export function multipartEtag(partEtags: string[]): string {
+  const hash = createHash('md5');
+  for (const etag of partEtags) hash.update(Buffer.from(etag, 'hex'));
+  return `${hash.digest('hex')}-${partEtags.length}`;
+}
+
+function owner(id: string): string {
+  return element('ID', id) + element('DisplayName', id);
 }
 
 export async function createMultipartUpload(context: S3Context): Promise<void> {
@@ -35,6 +65,7 @@ export async function createMultipartUpload(context: S3Context): Promise<void> {
     key,
     contentType: context.req.headers['content-type'] ?? '',
     metadata: metadataFromHeaders(context.req.headers),
+    contentHeaders: contentHeadersFrom(context.req.headers),
     principal: context.auth.principal,
     createdMs: Date.now(),
   });
@@ -51,14 +82,7 @@ export async function createMultipartUpload(context: S3Context): Promise<void> {
 export async function uploadPart(context: S3Context): Promise<void> {
   const { bucket, key } = requireKey(context);
   const uploadId = uploadIdOf(context);
-  const partText = context.params.get('partNumber') ?? '';
-  const partNumber = /^\d{1,5}$/.test(partText) ? Number(partText) : 0;
-  if (partNumber < 1 || partNumber > MAX_PART_NUMBER) {
-    throw s3Failure(
-      'InvalidArgument',
-      `Part number must be an integer between 1 and ${MAX_PART_NUMBER}, inclusive`,
-    );
-  }
+  const partNumber = partNumberOf(context);
   const length = declaredObjectLength(context.req.headers, context.auth);
   if (length === null)
     throw s3Failure('MissingContentLength', 'You must provide the Content-Length HTTP header.');
@@ -125,9 +149,7 @@ export async function completeMultipartUpload(context: S3Context): Promise<void>
       throw s3Failure(
         'InvalidPart',
         'One or more of the specified parts could not be found or its entity tag did not match.',
-        {
-          partNumber: part.partNumber,
-        },
+        { partNumber: part.partNumber },
       );
     }
     return found.size;
@@ -139,34 +161,60 @@ export async function completeMultipartUpload(context: S3Context): Promise<void>
     );
   }
   const total = sizes.reduce((sum, size) => sum + size, 0);
-  const info = await context.store.put(
-    bucket,
-    key,
-    context.multipart.concatenate(
-      uploadId,
-      requested.map((part) => part.partNumber),
-    ),
-    {
-      contentType: description.contentType,
-      metadata: description.metadata,
-      expectedSize: total,
-      principal: context.auth.principal,
-      sourceIp: context.sourceIp,
-      eventName: 'ObjectCreated:CompleteMultipartUpload',
-    },
-  );
-  await context.multipart.remove(uploadId);
-  sendXml(
-    context.res,
-    200,
-    xmlDocument(
+
+  // A large upload takes a while to assemble: past KEEP_ALIVE_MS the reply starts (200) and whitespace keeps
+  // the connection alive; a failure after that is an Error document in the 200's body, as in S3.
+  const { res } = context;
+  const keepAlive = setInterval(() => {
+    if (!res.headersSent) {
+      res.writeHead(200, { 'Content-Type': 'application/xml' });
+      res.write('<?xml version="1.0" encoding="UTF-8"?>\n');
+    } else {
+      res.write(' ');
+    }
+  }, KEEP_ALIVE_MS);
+  let result: string;
+  try {
+    const info = await context.store.put(
+      bucket,
+      key,
+      context.multipart.concatenate(
+        uploadId,
+        requested.map((part) => part.partNumber),
+      ),
+      {
+        contentType: description.contentType,
+        metadata: description.metadata,
+        contentHeaders: description.contentHeaders ?? {},
+        etag: multipartEtag(requested.map((part) => part.etag)),
+        conditions: writeConditions(context.req.headers),
+        expectedSize: total,
+        principal: context.auth.principal,
+        sourceIp: context.sourceIp,
+        eventName: 'ObjectCreated:CompleteMultipartUpload',
+      },
+    );
+    await context.multipart.remove(uploadId);
+    result = xmlDocument(
       'CompleteMultipartUploadResult',
       element('Location', `/${bucket}/${key}`) +
         element('Bucket', bucket) +
         element('Key', key) +
         element('ETag', `"${info.etag}"`),
-    ),
-  );
+    );
+  } catch (error) {
+    if (!res.headersSent) throw error;
+    const failure = toS3Error(error);
+    context.logger.debug({ err: error, bucket, key }, 'CompleteMultipartUpload failed');
+    result = `<Error>${element('Code', failure.code)}${element('Message', failure.message)}${element('RequestId', context.requestId)}</Error>`;
+  } finally {
+    clearInterval(keepAlive);
+  }
+  if (!res.headersSent) {
+    sendXml(res, 200, result);
+  } else {
+    res.end(result.replace(/^<\?xml[^>]*>\n/, ''));
+  }
 }
 
 export async function abortMultipartUpload(context: S3Context): Promise<void> {
@@ -175,4 +223,49 @@ export async function abortMultipartUpload(context: S3Context): Promise<void> {
   await context.multipart.describe(uploadId, bucket, key);
   await context.multipart.remove(uploadId);
   sendEmpty(context.res, 204);
+}
+
+function boundedInteger(context: S3Context, name: string, fallback: number, max: number): number {
+  const text = context.params.get(name);
+  if (text === undefined) return fallback;
+  if (!/^\d{1,10}$/.test(text)) throw s3Failure('InvalidArgument', `${name} must be a non-negative integer`);
+  return Math.min(Number(text), max);
+}
+
+export async function listParts(context: S3Context): Promise<void> {
+  const { bucket, key } = requireKey(context);
+  const uploadId = uploadIdOf(context);
+  const description = await context.multipart.describe(uploadId, bucket, key);
+  const maxParts = boundedInteger(context, 'max-parts', MAX_LISTED_PARTS, MAX_LISTED_PARTS);
+  const marker = boundedInteger(context, 'part-number-marker', 0, MAX_PART_NUMBER);
+  const all = [...(await context.multipart.parts(uploadId)).values()]
+    .filter((part) => part.partNumber > marker)
+    .sort((a, b) => a.partNumber - b.partNumber);
+  const page = all.slice(0, maxParts);
+  const truncated = all.length > page.length;
+  const last = page.at(-1)?.partNumber ?? marker;
+  const parts = page
+    .map(
+      (part) =>
+        `<Part>${element('PartNumber', part.partNumber)}${element('LastModified', isoDate(part.lastModifiedMs ?? description.createdMs))}` +
+        `${element('ETag', `"${part.etag}"`)}${element('Size', part.size)}</Part>`,
+    )
+    .join('');
+  sendXml(
+    context.res,
+    200,
+    xmlDocument(
+      'ListPartsResult',
+      element('Bucket', bucket) +
+        element('Key', key) +
+        element('UploadId', uploadId) +
+        `<Initiator>${owner(description.principal)}</Initiator><Owner>${owner(description.principal)}</Owner>` +
+        element('StorageClass', 'STANDARD') +
+        element('PartNumberMarker', marker) +
+        element('NextPartNumberMarker', last) +
+        element('MaxParts', maxParts) +
+        element('IsTruncated', truncated) +
+        parts,
+    ),
+  );
 }

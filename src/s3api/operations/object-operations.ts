@@ -4,8 +4,11 @@
  * size of an object.
  */
 import { pipeline } from 'node:stream/promises';
-import type { ByteRange, ObjectInfo } from '../../storage/index.js';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { ByteRange, ObjectConditions, ObjectInfo } from '../../storage/index.js';
 import {
+  conditionsFrom,
+  contentHeadersFrom,
   contentMd5,
   metadataFromHeaders,
   objectHeaders,
@@ -42,12 +45,23 @@ export async function putObject(context: S3Context): Promise<void> {
   const info = await context.store.put(bucket, key, context.openBody(), {
     contentType: headers['content-type'] ?? '',
     metadata,
+    contentHeaders: contentHeadersFrom(headers),
+    conditions: writeConditions(headers),
     ...(expectedMd5 === undefined ? {} : { expectedMd5 }),
     ...(length === null ? {} : { expectedSize: length }),
     principal: context.auth.principal,
     sourceIp: context.sourceIp,
   });
   sendEmpty(context.res, 200, { ETag: `"${info.etag}"` });
+}
+
+/** S3's conditional writes: If-Match and If-None-Match (`*`: only if absent); dates do not apply. */
+export function writeConditions(headers: IncomingHttpHeaders): ObjectConditions {
+  const { ifMatch, ifNoneMatch } = conditionsFrom(headers, '');
+  return {
+    ...(ifMatch === undefined ? {} : { ifMatch }),
+    ...(ifNoneMatch === undefined ? {} : { ifNoneMatch }),
+  };
 }
 
 // The response-* parameters of a signed GET override these reply headers.

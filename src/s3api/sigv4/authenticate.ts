@@ -40,12 +40,30 @@ export interface SigningContext {
 export interface Authenticated {
   accessKeyId: string;
   principal: string;
+  /** The key's holder administers the store (every bucket, whatever its visibility). */
+  admin: boolean;
+  /** No credentials at all: only reads of public buckets are allowed (see bucket-access). */
+  anonymous: boolean;
   payload: PayloadMode;
   signing: SigningContext;
   presigned: boolean;
 }
 
-export type SecretResolver = (accessKeyId: string) => { secretKey: string; principal: string } | null;
+/** The secret of an access key, and whose it is; `admin` @default false. */
+export type SecretResolver = (
+  accessKeyId: string,
+) => { secretKey: string; principal: string; admin?: boolean } | null;
+
+/** A request without credentials. Its body, if any, is taken as sent (nothing signed it). */
+export const ANONYMOUS: Authenticated = {
+  accessKeyId: '',
+  principal: 'anonymous',
+  admin: false,
+  anonymous: true,
+  payload: { kind: 'unsigned' },
+  signing: { key: Buffer.alloc(0), amzDate: '', scope: '', seedSignature: '' },
+  presigned: false,
+};
 
 export interface AuthenticateInput {
   method: string;
@@ -132,7 +150,7 @@ function checkSignature(
 function resolve(
   resolveSecret: SecretResolver,
   accessKeyId: string,
-): { secretKey: string; principal: string } {
+): { secretKey: string; principal: string; admin?: boolean } {
   const found = resolveSecret(accessKeyId);
   if (found === null) {
     throw s3Failure(
@@ -208,6 +226,8 @@ function fromHeader(
   return {
     accessKeyId: credential.accessKeyId,
     principal: secret.principal,
+    admin: secret.admin === true,
+    anonymous: false,
     payload,
     signing: { key, amzDate: timestamp, scope: credential.scope, seedSignature: signature.toLowerCase() },
     presigned: false,
@@ -270,6 +290,8 @@ function fromQuery(input: AuthenticateInput, resolveSecret: SecretResolver, nowM
   return {
     accessKeyId: credential.accessKeyId,
     principal: secret.principal,
+    admin: secret.admin === true,
+    anonymous: false,
     payload,
     signing: { key, amzDate, scope: credential.scope, seedSignature: signature.toLowerCase() },
     presigned: true,
@@ -277,8 +299,8 @@ function fromQuery(input: AuthenticateInput, resolveSecret: SecretResolver, nowM
 }
 
 /**
- * Authenticates a request by its SigV4 signature. Anonymous requests are refused (AccessDenied); so is
- * Signature Version 2, which no current client needs.
+ * Authenticates a request by its SigV4 signature; a request with no credentials at all is ANONYMOUS (the
+ * bucket's visibility then decides). Signature Version 2, which no current client needs, is refused.
  */
 export function authenticate(
   input: AuthenticateInput,
@@ -295,5 +317,5 @@ export function authenticate(
   if (input.target.params.has('AWSAccessKeyId')) {
     throw s3Failure('InvalidRequest', 'Only AWS Signature Version 4 presigned URLs are supported');
   }
-  throw s3Failure('AccessDenied', 'Access Denied');
+  return ANONYMOUS;
 }

@@ -4,7 +4,8 @@
  * way, checked against the expected size as it arrives, fsynced before anyone may rename it into place.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { open, rm } from 'node:fs/promises';
+import { copyFile, link, open, rm } from 'node:fs/promises';
+import { constants } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { PlatformError } from '../../core/index.js';
@@ -12,7 +13,7 @@ import { PlatformError } from '../../core/index.js';
 export interface WrittenFile {
   path: string;
   size: number;
-  /** Hex MD5 of the bytes written. */
+  /** Hex MD5 of the bytes written ('' when not asked for). */
   md5: string;
 }
 
@@ -33,7 +34,7 @@ function sizeMismatch(expected: number, actual: number, complete: boolean): Plat
 export async function writeDurableFile(
   body: Readable | Buffer,
   dir: string,
-  options: { expectedSize?: number | undefined } = {},
+  options: { expectedSize?: number | undefined; md5?: boolean } = {},
 ): Promise<WrittenFile> {
   // A body that fails before it is read (while the file opens) must not become an unhandled 'error'
   // event: the failure is seen by the iteration below, which rethrows a stream's stored error.
@@ -47,14 +48,14 @@ export async function writeDurableFile(
     if (!Buffer.isBuffer(body)) body.destroy();
     throw error;
   }
-  const hash = createHash('md5');
+  const hash = options.md5 === false ? null : createHash('md5');
   let size = 0;
   const { expectedSize } = options;
   const append = async (chunk: Buffer): Promise<void> => {
     size += chunk.length;
     // Fail as soon as a body is too long rather than after storing all of it.
     if (expectedSize !== undefined && size > expectedSize) throw sizeMismatch(expectedSize, size, false);
-    hash.update(chunk);
+    hash?.update(chunk);
     let offset = 0;
     while (offset < chunk.length) {
       const { bytesWritten } = await handle.write(chunk, offset, chunk.length - offset);
@@ -79,12 +80,33 @@ export async function writeDurableFile(
   } finally {
     if (!Buffer.isBuffer(body)) body.off('error', ignoreUntilRead);
   }
-  return { path, size, md5: hash.digest('hex') };
+  return { path, size, md5: hash?.digest('hex') ?? '' };
 }
 
 /** Makes a directory's entries (a rename into it, a new subdirectory) durable. */
 export async function syncDirectory(dir: string): Promise<void> {
   const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Gives `target` the bytes of `source`: a hard link where the filesystem allows one (instant, no space),
+ * otherwise a copy (a reflink where supported), fsynced.
+ */
+export async function linkOrCopy(source: string, target: string): Promise<void> {
+  try {
+    await link(source, target);
+    return;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EXDEV' && code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EMLINK') throw error;
+  }
+  await copyFile(source, target, constants.COPYFILE_FICLONE);
+  const handle = await open(target, 'r+');
   try {
     await handle.sync();
   } finally {

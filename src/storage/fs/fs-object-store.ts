@@ -19,7 +19,10 @@ import { listKeys } from '../list-keys.js';
 import { validateObjectKey } from '../object-key.js';
 import type {
   BucketInfo,
+  BucketVisibility,
   ByteRange,
+  CopyOptions,
+  ObjectConditions,
   GetResult,
   ListOptions,
   ListResult,
@@ -37,7 +40,8 @@ import {
   objectNotFound,
   toStorageError,
 } from '../storage-errors.js';
-import { syncDirectory, writeDurableFile } from './durable-file.js';
+import { checkConditions } from '../conditions.js';
+import { linkOrCopy, syncDirectory, writeDurableFile } from './durable-file.js';
 import { collectOrphans, TMP_DIR_NAME, type OrphanReport } from './orphan-collector.js';
 import { ObjectTable, type StoredObject } from './object-table.js';
 
@@ -107,7 +111,7 @@ export class FsObjectStore implements ObjectStore {
 
   async createBucket(
     name: string,
-    options: { owner?: string; visibility?: BucketInfo['visibility'] } = {},
+    options: { owner?: string; visibility?: BucketVisibility; allowedUsers?: string[] } = {},
   ): Promise<BucketInfo> {
     this.assertOpen();
     validateBucketName(name);
@@ -115,6 +119,7 @@ export class FsObjectStore implements ObjectStore {
       name,
       owner: options.owner ?? 'admin',
       visibility: options.visibility ?? 'private',
+      allowedUsers: options.visibility === 'restricted' ? [...(options.allowedUsers ?? [])] : [],
       createdMs: this.clock.now(),
     };
     try {
@@ -174,6 +179,24 @@ export class FsObjectStore implements ObjectStore {
     }
   }
 
+  updateBucket(
+    name: string,
+    changes: { visibility: BucketVisibility; allowedUsers?: string[] },
+  ): Promise<BucketInfo> {
+    return settle(() => {
+      this.assertOpen();
+      validateBucketName(name);
+      const allowedUsers = changes.visibility === 'restricted' ? [...(changes.allowedUsers ?? [])] : [];
+      if (!this.table.updateBucket(name, changes.visibility, allowedUsers)) throw bucketNotFound(name);
+      return (
+        this.table.bucket(name) ??
+        (() => {
+          throw bucketNotFound(name);
+        })()
+      );
+    });
+  }
+
   put(bucket: string, key: string, body: Readable | Buffer, options: PutOptions = {}): Promise<ObjectInfo> {
     return this.track(this.putObject(bucket, key, body, options));
   }
@@ -187,8 +210,9 @@ export class FsObjectStore implements ObjectStore {
     this.assertOpen();
     validateBucketName(bucket);
     validateObjectKey(key);
-    // Before reading a byte of the body.
+    // Before reading a byte of the body (and again when committing, against a concurrent write).
     if (this.table.bucket(bucket) === null) throw bucketNotFound(bucket);
+    checkConditions(options.conditions, this.table.object(bucket, key), { bucket, key });
 
     const dir = this.bucketDir(bucket);
     const file = randomUUID();
@@ -196,7 +220,10 @@ export class FsObjectStore implements ObjectStore {
     let md5: string;
     let size: number;
     try {
-      const written = await writeDurableFile(body, this.tmpDir, { expectedSize: options.expectedSize });
+      const written = await writeDurableFile(body, this.tmpDir, {
+        expectedSize: options.expectedSize,
+        md5: options.etag === undefined || options.expectedMd5 !== undefined,
+      });
       ({ md5, size } = written);
       if (options.expectedMd5 !== undefined && options.expectedMd5.toLowerCase() !== md5) {
         await rm(written.path, { force: true });
@@ -214,32 +241,97 @@ export class FsObjectStore implements ObjectStore {
       throw toStorageError(error);
     }
 
-    const now = this.clock.now();
     const object: StoredObject = {
       bucket,
       key,
       file,
       size,
-      etag: md5,
+      etag: options.etag ?? md5,
       contentType: options.contentType || DEFAULT_CONTENT_TYPE,
-      lastModifiedMs: now,
+      lastModifiedMs: this.clock.now(),
       metadata: normalizeMetadata(options.metadata),
+      contentHeaders: { ...options.contentHeaders },
     };
+    return this.commit(object, options.eventName ?? 'ObjectCreated:Put', options);
+  }
+
+  /**
+   * Records an object whose file is already in place, in one transaction with its event, then unlinks the
+   * file it replaced. On failure the new file is removed.
+   */
+  private async commit(
+    object: StoredObject,
+    eventName: StorageEvent['name'],
+    options: { conditions?: ObjectConditions; principal?: string; sourceIp?: string },
+  ): Promise<ObjectInfo> {
+    const { bucket, key } = object;
     let replaced: string | null = null;
     try {
       this.db.transaction(() => {
         if (this.table.bucket(bucket) === null) throw bucketNotFound(bucket);
-        replaced = this.table.object(bucket, key)?.file ?? null;
+        const current = this.table.object(bucket, key);
+        checkConditions(options.conditions, current, { bucket, key });
+        replaced = current?.file ?? null;
         this.table.upsertObject(object);
-        this.onEvent?.(this.event(options.eventName ?? 'ObjectCreated:Put', object, now, options));
+        this.onEvent?.(this.event(eventName, object, object.lastModifiedMs, options));
       })();
     } catch (error) {
-      await rm(finalPath, { force: true }).catch(() => undefined);
+      await rm(join(this.bucketDir(bucket), object.file), { force: true }).catch(() => undefined);
       throw toStorageError(error);
     }
-    // The PUT has succeeded: a failure to unlink leaves an orphan that the next open collects.
-    if (replaced !== null) await rm(join(dir, replaced), { force: true }).catch(() => undefined);
+    // The write has succeeded: a failure to unlink leaves an orphan that the next open collects.
+    if (replaced !== null)
+      await rm(join(this.bucketDir(bucket), replaced), { force: true }).catch(() => undefined);
     return publicInfo(object);
+  }
+
+  copy(
+    source: { bucket: string; key: string },
+    target: { bucket: string; key: string },
+    options: CopyOptions = {},
+  ): Promise<ObjectInfo> {
+    return this.track(this.copyObject(source, target, options));
+  }
+
+  private async copyObject(
+    source: { bucket: string; key: string },
+    target: { bucket: string; key: string },
+    options: CopyOptions,
+  ): Promise<ObjectInfo> {
+    this.assertOpen();
+    for (const { bucket, key } of [source, target]) {
+      validateBucketName(bucket);
+      validateObjectKey(key);
+    }
+    if (this.table.bucket(target.bucket) === null) throw bucketNotFound(target.bucket);
+    const file = randomUUID();
+    const targetDir = this.bucketDir(target.bucket);
+    for (let attempt = 1; ; attempt++) {
+      const from = this.lookup(source.bucket, source.key);
+      checkConditions(options.sourceConditions, from, source);
+      try {
+        await mkdir(targetDir, { recursive: true });
+        // Data files are never modified in place, so the copy can share the source's bytes.
+        await linkOrCopy(join(this.bucketDir(source.bucket), from.file), join(targetDir, file));
+        await syncDirectory(targetDir);
+      } catch (error) {
+        // The source was replaced (and its file unlinked) since it was looked up: look again.
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT' && attempt < OPEN_ATTEMPTS) continue;
+        throw toStorageError(error);
+      }
+      const replace = options.metadataDirective === 'replace';
+      const object: StoredObject = {
+        ...target,
+        file,
+        size: from.size,
+        etag: from.etag,
+        contentType: replace ? options.contentType || DEFAULT_CONTENT_TYPE : from.contentType,
+        metadata: replace ? normalizeMetadata(options.metadata) : from.metadata,
+        contentHeaders: replace ? { ...options.contentHeaders } : from.contentHeaders,
+        lastModifiedMs: this.clock.now(),
+      };
+      return this.commit(object, 'ObjectCreated:Copy', options);
+    }
   }
 
   async get(bucket: string, key: string, range?: ByteRange): Promise<GetResult> {

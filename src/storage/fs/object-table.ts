@@ -4,13 +4,14 @@
  * the transactions.
  */
 import type { Db } from '../../state/index.js';
-import type { BucketInfo, ObjectInfo } from '../object-store.js';
+import type { BucketInfo, BucketVisibility, ContentHeaders, ObjectInfo } from '../object-store.js';
 import type { ScanBound } from '../list-keys.js';
 
 interface BucketRow {
   name: string;
   owner: string;
   visibility: string;
+  allowed_users: string;
   created_at: number;
 }
 
@@ -22,18 +23,26 @@ interface ObjectRow {
   etag: string;
   content_type: string;
   metadata: string;
+  headers: string;
   last_modified: number;
 }
 
 /** An object's row: its public description plus the name of its data file. */
 export interface StoredObject extends ObjectInfo {
   file: string;
+  contentHeaders: ContentHeaders;
 }
 
 function toBucketInfo(row: BucketRow): BucketInfo {
   const visibility =
     row.visibility === 'public' || row.visibility === 'restricted' ? row.visibility : 'private';
-  return { name: row.name, owner: row.owner, visibility, createdMs: row.created_at };
+  return {
+    name: row.name,
+    owner: row.owner,
+    visibility,
+    allowedUsers: JSON.parse(row.allowed_users) as string[],
+    createdMs: row.created_at,
+  };
 }
 
 function toStoredObject(row: ObjectRow): StoredObject {
@@ -46,10 +55,11 @@ function toStoredObject(row: ObjectRow): StoredObject {
     contentType: row.content_type,
     lastModifiedMs: row.last_modified,
     metadata: JSON.parse(row.metadata) as Record<string, string>,
+    contentHeaders: JSON.parse(row.headers) as ContentHeaders,
   };
 }
 
-const OBJECT_COLUMNS = 'bucket, key, file, size, etag, content_type, metadata, last_modified';
+const OBJECT_COLUMNS = 'bucket, key, file, size, etag, content_type, metadata, headers, last_modified';
 
 /** Prepared statements over `buckets` and `objects`. */
 export class ObjectTable {
@@ -59,8 +69,11 @@ export class ObjectTable {
     this.statements = {
       bucket: db.prepare<[string], BucketRow>('SELECT * FROM buckets WHERE name = ?'),
       buckets: db.prepare<[], BucketRow>('SELECT * FROM buckets ORDER BY name'),
-      insertBucket: db.prepare<[string, string, string, number]>(
-        'INSERT INTO buckets (name, owner, visibility, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (name) DO NOTHING',
+      insertBucket: db.prepare<[string, string, string, string, number]>(
+        'INSERT INTO buckets (name, owner, visibility, allowed_users, created_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING',
+      ),
+      updateBucket: db.prepare<[string, string, string]>(
+        'UPDATE buckets SET visibility = ?, allowed_users = ? WHERE name = ?',
       ),
       deleteBucket: db.prepare<[string]>('DELETE FROM buckets WHERE name = ?'),
       anyObject: db.prepare<[string], { one: number }>(
@@ -69,10 +82,11 @@ export class ObjectTable {
       object: db.prepare<[string, string], ObjectRow>(
         `SELECT ${OBJECT_COLUMNS} FROM objects WHERE bucket = ? AND key = ?`,
       ),
-      upsertObject: db.prepare<[string, string, string, number, string, string, string, number]>(
-        `INSERT INTO objects (${OBJECT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+      upsertObject: db.prepare<[string, string, string, number, string, string, string, string, number]>(
+        `INSERT INTO objects (${OBJECT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (bucket, key) DO UPDATE SET file = excluded.file, size = excluded.size, etag = excluded.etag,
-           content_type = excluded.content_type, metadata = excluded.metadata, last_modified = excluded.last_modified`,
+           content_type = excluded.content_type, metadata = excluded.metadata, headers = excluded.headers,
+           last_modified = excluded.last_modified`,
       ),
       deleteObject: db.prepare<[string, string]>('DELETE FROM objects WHERE bucket = ? AND key = ?'),
       scanFirst: db.prepare<[string, number], ObjectRow>(
@@ -101,9 +115,19 @@ export class ObjectTable {
   /** Inserts the bucket; false when it already existed. */
   insertBucket(bucket: BucketInfo): boolean {
     return (
-      this.statements.insertBucket.run(bucket.name, bucket.owner, bucket.visibility, bucket.createdMs)
-        .changes > 0
+      this.statements.insertBucket.run(
+        bucket.name,
+        bucket.owner,
+        bucket.visibility,
+        JSON.stringify(bucket.allowedUsers),
+        bucket.createdMs,
+      ).changes > 0
     );
+  }
+
+  /** Changes who may use a bucket; false when there is no such bucket. */
+  updateBucket(name: string, visibility: BucketVisibility, allowedUsers: string[]): boolean {
+    return this.statements.updateBucket.run(visibility, JSON.stringify(allowedUsers), name).changes > 0;
   }
 
   deleteBucket(name: string): void {
@@ -128,6 +152,7 @@ export class ObjectTable {
       object.etag,
       object.contentType,
       JSON.stringify(object.metadata),
+      JSON.stringify(object.contentHeaders),
       object.lastModifiedMs,
     );
   }

@@ -18,7 +18,9 @@ import { MAX_LIST_KEYS } from '../list-keys.js';
 import { validateObjectKey } from '../object-key.js';
 import type {
   BucketInfo,
+  BucketVisibility,
   ByteRange,
+  CopyOptions,
   GetResult,
   ListOptions,
   ListResult,
@@ -88,7 +90,7 @@ class S3ObjectStore implements ObjectStore {
 
   async createBucket(
     name: string,
-    options: { owner?: string; visibility?: BucketInfo['visibility'] } = {},
+    options: { owner?: string; visibility?: BucketVisibility; allowedUsers?: string[] } = {},
   ): Promise<BucketInfo> {
     validateBucketName(name);
     const region = this.options.region;
@@ -109,6 +111,7 @@ class S3ObjectStore implements ObjectStore {
       name,
       owner: options.owner ?? this.options.accessKeyId,
       visibility: options.visibility ?? 'private',
+      allowedUsers: options.allowedUsers ?? [],
       createdMs: Date.now(),
     };
   }
@@ -134,7 +137,7 @@ class S3ObjectStore implements ObjectStore {
       'BUCKET_NOT_FOUND',
     );
     // HeadBucket tells neither creation time nor owner.
-    return { name, owner: '', visibility: 'private', createdMs: 0 };
+    return { name, owner: '', visibility: 'private', allowedUsers: [], createdMs: 0 };
   }
 
   async listBuckets(): Promise<BucketInfo[]> {
@@ -146,6 +149,7 @@ class S3ObjectStore implements ObjectStore {
       name: bucket.Name ?? '',
       owner: answer.Owner?.DisplayName ?? answer.Owner?.ID ?? '',
       visibility: 'private' as const,
+      allowedUsers: [],
       createdMs: bucket.CreationDate?.getTime() ?? 0,
     }));
   }
@@ -349,6 +353,58 @@ class S3ObjectStore implements ObjectStore {
       'BUCKET_NOT_FOUND',
     );
     if (existing !== null) this.report('ObjectRemoved:Delete', existing, options);
+  }
+
+  updateBucket(name: string): Promise<BucketInfo> {
+    validateBucketName(name);
+    // Access to an external service's buckets is that service's own policy, not ours to change.
+    return Promise.reject(
+      new PlatformError(
+        'VALIDATION_FAILED',
+        `the visibility of bucket "${name}" is managed by its S3 service`,
+      ),
+    );
+  }
+
+  async copy(
+    source: { bucket: string; key: string },
+    target: { bucket: string; key: string },
+    options: CopyOptions = {},
+  ): Promise<ObjectInfo> {
+    for (const { bucket, key } of [source, target]) {
+      validateBucketName(bucket);
+      validateObjectKey(key);
+    }
+    const replace = options.metadataDirective === 'replace';
+    const conditions = options.sourceConditions ?? {};
+    const answer = await this.call(() =>
+      this.client.send(
+        new this.sdk.CopyObjectCommand({
+          Bucket: target.bucket,
+          Key: target.key,
+          CopySource: `${source.bucket}/${encodeURIComponent(source.key)}`,
+          MetadataDirective: replace ? 'REPLACE' : 'COPY',
+          ...(replace
+            ? {
+                ContentType: options.contentType || DEFAULT_CONTENT_TYPE,
+                Metadata: normalizeMetadata(options.metadata),
+              }
+            : {}),
+          CopySourceIfMatch: conditions.ifMatch,
+          CopySourceIfNoneMatch: conditions.ifNoneMatch,
+          CopySourceIfModifiedSince:
+            conditions.ifModifiedSinceMs === undefined ? undefined : new Date(conditions.ifModifiedSinceMs),
+          CopySourceIfUnmodifiedSince:
+            conditions.ifUnmodifiedSinceMs === undefined
+              ? undefined
+              : new Date(conditions.ifUnmodifiedSinceMs),
+        }),
+      ),
+    );
+    const info = await this.head(target.bucket, target.key);
+    if (answer.CopyObjectResult?.ETag !== undefined) info.etag = stripQuotes(answer.CopyObjectResult.ETag);
+    this.report('ObjectCreated:Copy', info, options);
+    return info;
   }
 
   async localPath(bucket: string, key: string): Promise<string | null> {
