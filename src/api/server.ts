@@ -5,6 +5,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { ApiContext } from './context.js';
 import { installErrorHandler } from './error-handler.js';
+import { bucketRoutes } from './routes/buckets.js';
 import { invokeRoutes } from './routes/invoke.js';
 import { logRoutes } from './routes/logs.js';
 import { serviceRoutes } from './routes/services.js';
@@ -29,6 +30,7 @@ export function createApiServer(ctx: ApiContext): FastifyInstance {
   systemRoutes(app, ctx);
   serviceRoutes(app, ctx);
   logRoutes(app, ctx);
+  bucketRoutes(app, ctx);
   void app.register((scope, _options, done) => {
     invokeRoutes(scope, ctx);
     done();

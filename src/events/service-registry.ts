@@ -4,6 +4,7 @@
  * specs used on the upload path to find which services an object triggers.
  */
 import type { Db } from '../state/index.js';
+import type { StorageEventName } from '../storage/object-store.js';
 import type { Clock } from '../core/index.js';
 import { PlatformError } from '../core/index.js';
 import { toServiceSpec, type ServiceJson, type ServiceSpec } from '../fdl/index.js';
@@ -116,12 +117,20 @@ export class ServiceRegistry {
     this.cache.delete(name);
   }
 
-  /** Services whose input (on the embedded store) matches an object: same bucket, key inside the folder. */
-  triggeredBy(bucket: string, key: string): ServiceRecord[] {
+  /**
+   * Services whose input (on the embedded store) matches an object event: same bucket, key inside the
+   * folder, and the event among those the input subscribes to (created objects unless it says otherwise).
+   */
+  triggeredBy(
+    bucket: string,
+    key: string,
+    eventName: StorageEventName = 'ObjectCreated:Put',
+  ): ServiceRecord[] {
     const matches: ServiceRecord[] = [];
     for (const record of this.cache.values()) {
       for (const input of record.spec.input) {
         if (!isEmbeddedProvider(input.provider) || input.bucket !== bucket) continue;
+        if (!subscribes(input.events ?? DEFAULT_EVENTS, eventName)) continue;
         if (input.folder === '' || key.startsWith(`${input.folder}/`)) {
           matches.push(record);
           break;
@@ -130,6 +139,16 @@ export class ServiceRegistry {
     }
     return matches;
   }
+}
+
+const DEFAULT_EVENTS = ['s3:ObjectCreated:*'];
+
+/** Whether an input's event patterns (`s3:ObjectCreated:*`, `s3:ObjectRemoved:Delete`, ...) cover an event. */
+export function subscribes(patterns: readonly string[], eventName: StorageEventName): boolean {
+  const name = `s3:${eventName}`;
+  return patterns.some((pattern) =>
+    pattern.endsWith(':*') ? name.startsWith(pattern.slice(0, -1)) : pattern === name,
+  );
 }
 
 /** The embedded store answers to OSCAR's default MinIO provider. */

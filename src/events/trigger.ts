@@ -1,6 +1,7 @@
 /**
  * @module events/trigger
- * The storage hook that turns an object event into one queued job per matching service. It runs inside
+ * The storage hook that turns an object event into one queued job per matching service (created objects
+ * by default; removals for inputs that subscribe to them). It runs inside
  * the store's metadata transaction, so the object and its jobs commit together.
  */
 import { newJobId } from '../core/index.js';
@@ -18,10 +19,11 @@ export function createTriggerHook(options: {
 }): StorageEventHook {
   const { registry, queue, region } = options;
   return (event: StorageEvent) => {
-    if (!event.name.startsWith('ObjectCreated')) return;
-    const services = registry.triggeredBy(event.bucket, event.key);
+    const services = registry.triggeredBy(event.bucket, event.key, event.name);
     if (services.length === 0) return;
     const record = JSON.stringify(buildEventRecord(event, region));
+    // A removed object has nothing to stage in: the job gets the event record (EVENT) alone.
+    const removed = event.name.startsWith('ObjectRemoved');
     for (const service of services) {
       // A service's own outputs never trigger it again (an output folder inside the input folder would loop).
       if (event.principal === servicePrincipal(service.name)) continue;
@@ -31,8 +33,8 @@ export function createTriggerHook(options: {
         service: service.name,
         kind: 'storage',
         event: record,
-        inputBucket: event.bucket,
-        inputKey: event.key,
+        inputBucket: removed ? null : event.bucket,
+        inputKey: removed ? null : event.key,
         maxAttempts: service.spec.retry.maxAttempts,
       });
       options.onEnqueued?.(id, service.name);

@@ -125,3 +125,33 @@ void test('an unvalidated bad quantity fails with VALIDATION_FAILED naming the f
       (error.details as { issues: { path: string }[] }).issues.map((i) => i.path).join() === 'cpu,memory',
   );
 });
+
+void test('an input may subscribe to storage events (removals too); an unknown event name is refused', () => {
+  const spec = toServiceSpec(
+    validateServiceJson({
+      name: 'watcher',
+      image: 'alpine',
+      input: [
+        {
+          storage_provider: 'minio',
+          path: 'data/in',
+          events: ['s3:ObjectRemoved:*', 's3:ObjectCreated:Copy'],
+        },
+        { storage_provider: 'minio', path: 'data/other' },
+      ],
+    }),
+  );
+  assert.deepEqual(spec.input[0]?.events, ['s3:ObjectRemoved:*', 's3:ObjectCreated:Copy']);
+  assert.equal(spec.input[1]?.events, undefined);
+  assert.throws(
+    () =>
+      validateServiceJson({
+        name: 'watcher',
+        image: 'alpine',
+        input: [{ storage_provider: 'minio', path: 'data/in', events: ['s3:ObjectDeleted'] }],
+      }),
+    (error: unknown) =>
+      error instanceof PlatformError &&
+      /s3:ObjectDeleted/.test(JSON.stringify(error.details) + error.message),
+  );
+});

@@ -46,7 +46,15 @@ export function resolveStorageIo(io: StorageIoJson, serviceName: string): Storag
   const slash = path.indexOf('/');
   const bucket = slash === -1 ? path : path.slice(0, slash);
   const folder = slash === -1 ? '' : path.slice(slash + 1).replace(/\/+$/, '');
-  return { provider, path, bucket, folder, prefixes: io.prefix ?? [], suffixes: io.suffix ?? [] };
+  return {
+    provider,
+    path,
+    bucket,
+    folder,
+    prefixes: io.prefix ?? [],
+    suffixes: io.suffix ?? [],
+    ...(io.events === undefined || io.events.length === 0 ? {} : { events: [...io.events] }),
+  };
 }
 
 function quantity(

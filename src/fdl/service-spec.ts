@@ -19,6 +19,11 @@ export interface StorageIoSpec {
   prefixes: string[];
   /** Output filters: a file is uploaded when its relative name ends with one of these (empty = any). */
   suffixes: string[];
+  /**
+   * Input only: the storage events that trigger the service (`s3:ObjectCreated:*`, `s3:ObjectRemoved:*`,
+   * or one event). Absent (specs built before this field, outputs): created objects, as in OSCAR.
+   */
+  events?: string[];
 }
 
 export interface RetryPolicy {

@@ -21,12 +21,27 @@ const providerReference = text({
 
 const textList = z.array(text());
 
+/**
+ * The storage events an input may subscribe to (Nubes addition), named as in MinIO's and S3's bucket
+ * notifications. An input without `events` is triggered by created objects, as in OSCAR.
+ */
+export const STORAGE_EVENT_PATTERNS = [
+  's3:ObjectCreated:*',
+  's3:ObjectCreated:Put',
+  's3:ObjectCreated:Post',
+  's3:ObjectCreated:Copy',
+  's3:ObjectCreated:CompleteMultipartUpload',
+  's3:ObjectRemoved:*',
+  's3:ObjectRemoved:Delete',
+] as const;
+
 /** One `input` or `output` entry. `prefix`/`suffix` filter outputs by file name. */
 export const storageIoSchema = strictObject({
   storage_provider: providerReference,
   path: text({ nonEmpty: true }),
   prefix: opt(textList),
   suffix: opt(textList),
+  events: opt(z.array(choice(STORAGE_EVENT_PATTERNS))),
 });
 export type StorageIoJson = z.infer<typeof storageIoSchema>;
 

@@ -30,6 +30,8 @@ export interface PresignOptions {
   expiresSeconds: number;
   /** When given, signed: the request must send exactly this Content-Type. */
   contentType?: string;
+  /** Further signed query parameters, e.g. `response-content-type` for a GET. */
+  query?: Record<string, string>;
   /** Signing instant, epoch ms. @default Date.now() */
   nowMs?: number;
 }
@@ -59,6 +61,7 @@ export function presignUrl(options: PresignOptions): string {
       ['X-Amz-Date', amzDate],
       ['X-Amz-Expires', String(expiresSeconds)],
       ['X-Amz-SignedHeaders', headers.map(([name]) => name).join(';')],
+      ...Object.entries(options.query ?? {}),
     ].map(([name, value]) => [awsEncode(name ?? ''), awsEncode(value ?? '')] as const),
   );
   const canonical = canonicalRequest({
