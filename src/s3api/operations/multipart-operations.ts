@@ -26,6 +26,9 @@ const KEEP_ALIVE_MS = 10_000;
 const parser = new XMLParser({
   ignoreAttributes: true,
   parseTagValue: false,
+  // Go's encoder (rclone, MinIO's client) writes the ETag's quotes as `&#34;`.
+  processEntities: true,
+  htmlEntities: true,
   isArray: (_name, jpath) => jpath === 'CompleteMultipartUpload.Part',
 });
 
