@@ -138,3 +138,21 @@ export async function waitFor(check: () => Promise<boolean>, timeoutMs = 5000): 
   }
   return check();
 }
+
+/** Pids of live processes whose environment holds `entry` (`NAME=value`, zombies excluded). */
+export async function processesWithEnv(entry: string): Promise<number[]> {
+  const pids: number[] = [];
+  for (const pid of await readdir('/proc')) {
+    if (!/^\d+$/.test(pid) || Number(pid) === process.pid) continue;
+    try {
+      const environ = (await readFile(`/proc/${pid}/environ`, 'utf8')).split('\0');
+      if (!environ.includes(entry)) continue;
+      const status = await readFile(`/proc/${pid}/status`, 'utf8');
+      if (/^State:\s+Z/m.test(status)) continue;
+      pids.push(Number(pid));
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return pids;
+}
