@@ -20,6 +20,7 @@ import { createS3Server } from './s3api/index.js';
 import { createLocalExecutor } from './executors/index.js';
 import type { Executor } from './executors/executor.js';
 import { JobRunner } from './executors/job-runner.js';
+import { Authenticator, OidcVerifier, QuotaGuard, UserStore, loadSecretBox } from './auth/index.js';
 
 export interface Platform {
   /** Base URL of the REST API, e.g. http://127.0.0.1:8080 */
@@ -64,7 +65,23 @@ export async function startPlatform(config: NubesConfig, logger: Logger): Promis
       db.close();
     });
 
-    const registry = new ServiceRegistry(db, clock);
+    const secretBox = loadSecretBox(config.dataDir);
+    const registry = new ServiceRegistry(db, clock, secretBox);
+    const users = new UserStore(db, clock, secretBox);
+    const oidc = new OidcVerifier(config.oidc);
+    const quotas = new QuotaGuard(
+      db,
+      users,
+      config.defaultQuotas,
+      (name) => registry.find(name)?.spec ?? null,
+    );
+    const authenticator = new Authenticator({
+      adminUser: config.adminUser,
+      adminPassword: config.adminPassword,
+      users,
+      oidc,
+      serviceOfToken: (token) => registry.serviceOfToken(token),
+    });
     const queue = new JobQueue(db, clock, `${process.pid}-${newId()}`);
     let dispatcher: Dispatcher | null = null;
     const store = await createFsObjectStore({
@@ -117,10 +134,14 @@ export async function startPlatform(config: NubesConfig, logger: Logger): Promis
       logger: logger.child({ component: 's3' }),
       // Parts of multipart uploads wait on the store's own disk, not in a possibly small temp space.
       multipartDir: join(config.dataDir, 'multipart'),
-      resolveSecret: (accessKeyId) =>
-        accessKeyId === config.s3AccessKey
-          ? { secretKey: config.s3SecretKey, principal: accessKeyId, admin: true }
-          : null,
+      // The store's own key is the admin's; users' keys name them as the principal (bucket owners).
+      resolveSecret: (accessKeyId) => {
+        if (accessKeyId === config.s3AccessKey)
+          return { secretKey: config.s3SecretKey, principal: accessKeyId, admin: true };
+        const found = users.s3Secret(accessKeyId);
+        if (!found) return null;
+        return { secretKey: found.secretKey, principal: found.user.name, admin: found.user.admin };
+      },
     });
     const s3Address = await s3.listen(config.s3Port, config.host);
     closers.push(() => s3.close());
@@ -140,6 +161,7 @@ export async function startPlatform(config: NubesConfig, logger: Logger): Promis
       store,
       executor,
       executorNames: () => [...executors.keys()],
+      auth: { authenticator, users, quotas, oidc },
     });
     await app.listen({ port: config.port, host: config.host });
     closers.push(() => app.close());

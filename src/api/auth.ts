@@ -1,10 +1,20 @@
 /**
  * @module api/auth
- * Who is calling: the admin (HTTP Basic, as OSCAR's /system/* group) or the holder of a service's
- * 64-hex token (Bearer, as OSCAR's /job and /run).
+ * Authentication of every REST request in one hook: the caller's principal is resolved once (auth/) and
+ * kept on the request; routes then ask `authorize` (auth/policy) or the helpers below. A request without any
+ * credentials is refused here unless its route is marked `config: { public: true }` (only /health is).
  */
-import type { FastifyRequest } from 'fastify';
-import { PlatformError, safeEqual } from '../core/index.js';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { PlatformError } from '../core/index.js';
+import {
+  ANONYMOUS,
+  authorize,
+  isAdminBasic,
+  type Authenticator,
+  type Owned,
+  type Principal,
+} from '../auth/index.js';
+import type { ServiceRecord } from '../events/index.js';
 
 export type Caller = { kind: 'admin'; user: string } | { kind: 'service'; service: string };
 
@@ -13,53 +23,78 @@ export interface Credentials {
   adminPassword: string;
 }
 
-function parseBasic(header: string): { user: string; password: string } | null {
-  if (!/^basic /i.test(header)) return null;
-  const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  if (colon < 0) return null;
-  return { user: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Who is calling; set by the authentication hook before any route runs. */
+    principal: Principal;
+  }
+  interface FastifyContextConfig {
+    /** The route answers without credentials. */
+    public?: boolean;
+  }
 }
 
-function parseBearer(header: string): string | null {
-  const match = /^bearer\s+(\S+)\s*$/i.exec(header);
-  return match?.[1] ?? null;
+/** Installs the hook that authenticates every request (before its body is read). */
+export function installAuthentication(app: FastifyInstance, authenticator: Authenticator): void {
+  app.addHook('onRequest', async (request) => {
+    const header = request.headers.authorization;
+    request.principal = await authenticator.authenticate(typeof header === 'string' ? header : undefined);
+    if (request.principal.kind === 'anonymous' && request.routeOptions.config.public !== true) {
+      throw new PlatformError('UNAUTHENTICATED', 'this endpoint needs credentials');
+    }
+  });
 }
 
-/** The admin, or UNAUTHENTICATED. */
-export function requireAdmin(request: FastifyRequest, credentials: Credentials): Caller {
+/** The caller: from the hook, or (where the hook does not run) from the admin's Basic credentials. */
+export function principalOf(request: FastifyRequest, credentials: Credentials): Principal {
+  const principal = request.principal as Principal | null | undefined;
+  if (principal) return principal;
   const header = request.headers.authorization;
-  if (typeof header !== 'string' || header === '') {
-    throw new PlatformError('UNAUTHENTICATED', 'this endpoint needs HTTP Basic credentials');
-  }
-  const basic = parseBasic(header);
-  if (
-    basic &&
-    safeEqual(basic.user, credentials.adminUser) &&
-    safeEqual(basic.password, credentials.adminPassword)
-  ) {
-    return { kind: 'admin', user: basic.user };
-  }
-  throw new PlatformError('UNAUTHENTICATED', 'wrong user name or password');
+  if (typeof header !== 'string' || header === '') return ANONYMOUS;
+  return isAdminBasic(header, credentials.adminUser, credentials.adminPassword)
+    ? { kind: 'admin', name: credentials.adminUser }
+    : { kind: 'unrecognized', reason: 'wrong user name or password' };
 }
 
-/** The admin (Basic) or the service's own token (Bearer), or UNAUTHENTICATED. */
+/** The admin, or UNAUTHENTICATED (no valid credentials) / FORBIDDEN (a user or a service token). */
+export function requireAdmin(request: FastifyRequest, credentials: Credentials): Caller {
+  const principal = principalOf(request, credentials);
+  if (principal.kind === 'admin') return { kind: 'admin', user: principal.name };
+  if (principal.kind === 'anonymous')
+    throw new PlatformError('UNAUTHENTICATED', 'this endpoint needs HTTP Basic credentials');
+  authorize(principal, 'read', { kind: 'administration' });
+  throw new PlatformError('FORBIDDEN', 'this endpoint is for administrators');
+}
+
+/** The service as an owned resource for the policy. */
+export function serviceResource(service: Pick<ServiceRecord, 'name' | 'owner' | 'spec'>): Owned & {
+  kind: 'service';
+} {
+  return {
+    kind: 'service',
+    name: service.name,
+    owner: service.owner,
+    visibility: service.spec.visibility,
+    allowedUsers: service.spec.allowedUsers,
+  };
+}
+
+/**
+ * Whoever may invoke the service: the admin, its token, its owner, users its visibility admits; else
+ * UNAUTHENTICATED / FORBIDDEN.
+ */
 export function requireServiceAccess(
   request: FastifyRequest,
   credentials: Credentials,
-  service: { name: string; token: string },
-): Caller {
-  const header = request.headers.authorization;
-  if (typeof header !== 'string' || header === '') {
+  service: Pick<ServiceRecord, 'name' | 'owner' | 'spec'>,
+): Principal {
+  const principal = principalOf(request, credentials);
+  if (principal.kind === 'anonymous') {
     throw new PlatformError(
       'UNAUTHENTICATED',
       `invoking "${service.name}" needs its token as a Bearer token`,
     );
   }
-  const token = parseBearer(header);
-  if (token !== null) {
-    if (safeEqual(token, service.token)) return { kind: 'service', service: service.name };
-    throw new PlatformError('UNAUTHENTICATED', `wrong token for service "${service.name}"`);
-  }
-  return requireAdmin(request, credentials);
+  authorize(principal, 'invoke', serviceResource(service));
+  return principal;
 }

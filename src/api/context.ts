@@ -7,6 +7,7 @@ import type { ConcurrencyLimiter, Dispatcher, JobQueue, ServiceRegistry } from '
 import type { Executor } from '../executors/executor.js';
 import type { JobRunner } from '../executors/job-runner.js';
 import type { ObjectStore } from '../storage/object-store.js';
+import type { ApiAuth } from './context-auth.js';
 
 export interface ApiContext {
   config: NubesConfig;
@@ -24,4 +25,6 @@ export interface ApiContext {
   executor: (name: string) => Executor;
   /** Names of the executors this server can use. */
   executorNames: () => string[];
+  /** Authentication, users, quotas. */
+  auth: ApiAuth;
 }

@@ -4,12 +4,14 @@
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { ApiContext } from './context.js';
+import { installAuthentication } from './auth.js';
 import { installErrorHandler } from './error-handler.js';
 import { bucketRoutes } from './routes/buckets.js';
 import { invokeRoutes } from './routes/invoke.js';
 import { logRoutes } from './routes/logs.js';
 import { serviceRoutes } from './routes/services.js';
 import { systemRoutes } from './routes/system.js';
+import { userRoutes } from './routes/users.js';
 
 export function createApiServer(ctx: ApiContext): FastifyInstance {
   // Per-request lines only at debug level; errors and warnings always. (Typed as fastify's logger: the pino
@@ -27,10 +29,12 @@ export function createApiServer(ctx: ApiContext): FastifyInstance {
     forceCloseConnections: 'idle',
   });
   installErrorHandler(app);
+  installAuthentication(app, ctx.auth.authenticator);
   systemRoutes(app, ctx);
   serviceRoutes(app, ctx);
   logRoutes(app, ctx);
   bucketRoutes(app, ctx);
+  userRoutes(app, ctx);
   void app.register((scope, _options, done) => {
     invokeRoutes(scope, ctx);
     done();

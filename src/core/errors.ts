@@ -19,6 +19,7 @@ export const ERROR_CODES = {
   PAYLOAD_TOO_LARGE: { status: 413, kind: 'user', retryable: false },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, kind: 'user', retryable: false },
   TOO_MANY_REQUESTS: { status: 429, kind: 'user', retryable: true },
+  QUOTA_EXCEEDED: { status: 403, kind: 'user', retryable: false },
   INTERNAL: { status: 500, kind: 'system', retryable: true },
   UNAVAILABLE: { status: 503, kind: 'system', retryable: true },
   // configuration
@@ -47,6 +48,10 @@ export const ERROR_CODES = {
   STORAGE_FULL: { status: 507, kind: 'system', retryable: true },
   STORAGE_READ_ONLY: { status: 503, kind: 'system', retryable: true },
   STORAGE_UNREACHABLE: { status: 502, kind: 'system', retryable: true },
+  // users and tokens
+  USER_NOT_FOUND: { status: 404, kind: 'user', retryable: false },
+  USER_EXISTS: { status: 409, kind: 'user', retryable: false },
+  TOKEN_NOT_FOUND: { status: 404, kind: 'user', retryable: false },
   // executors
   EXECUTOR_UNAVAILABLE: { status: 503, kind: 'system', retryable: true },
   SANDBOX_UNAVAILABLE: { status: 500, kind: 'system', retryable: false },

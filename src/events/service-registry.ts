@@ -6,7 +6,7 @@
 import type { Db } from '../state/index.js';
 import type { StorageEventName } from '../storage/object-store.js';
 import type { Clock } from '../core/index.js';
-import { PlatformError } from '../core/index.js';
+import { PlatformError, safeEqual } from '../core/index.js';
 import { toServiceSpec, type ServiceJson, type ServiceSpec } from '../fdl/index.js';
 
 export interface ServiceRecord {
@@ -22,31 +22,65 @@ export interface ServiceRecord {
 interface ServiceRow {
   name: string;
   definition: string;
+  secrets_sealed: string | null;
   token: string;
   owner: string;
   created_at: number;
   updated_at: number;
 }
 
+/** Encrypts values at rest (auth/secret-box); the registry needs only these two operations. */
+export interface Sealer {
+  seal(plaintext: string): string;
+  open(sealed: string): string;
+}
+
+/** The definition as stored: `environment.secrets` moved out, to be sealed on its own. */
+function splitSecrets(json: ServiceJson): { stored: ServiceJson; secrets: Record<string, string> | null } {
+  const secrets = json.environment?.secrets;
+  if (!secrets || Object.keys(secrets).length === 0) return { stored: json, secrets: null };
+  const { secrets: _omitted, ...environment } = json.environment ?? {};
+  return { stored: { ...json, environment }, secrets };
+}
+
 export class ServiceRegistry {
   private readonly cache = new Map<string, ServiceRecord>();
 
+  /**
+   * @param sealer encrypts `environment.secrets` at rest; without one (tests, tools) they are stored as
+   *   given.
+   */
   constructor(
     private readonly db: Db,
     private readonly clock: Clock,
+    private readonly sealer: Sealer | null = null,
   ) {
+    const unsealed: ServiceRecord[] = [];
     for (const row of db.prepare(`SELECT * FROM services`).all() as ServiceRow[]) {
-      const json = JSON.parse(row.definition) as ServiceJson;
-      this.cache.set(row.name, {
-        name: row.name,
-        json,
-        spec: toServiceSpec(json),
-        token: row.token,
-        owner: row.owner,
-        createdMs: row.created_at,
-        updatedMs: row.updated_at,
-      });
+      let json = JSON.parse(row.definition) as ServiceJson;
+      if (row.secrets_sealed !== null) {
+        if (!sealer) throw new PlatformError('CONFIG_INVALID', 'sealed service secrets need the secrets key');
+        const secrets = JSON.parse(sealer.open(row.secrets_sealed)) as Record<string, string>;
+        json = { ...json, environment: { ...json.environment, secrets } };
+      } else if (sealer && json.environment?.secrets && Object.keys(json.environment.secrets).length > 0) {
+        unsealed.push(this.recordOf(row, json));
+      }
+      this.cache.set(row.name, this.recordOf(row, json));
     }
+    // Definitions written before secrets were sealed are sealed now.
+    for (const record of unsealed) this.write(record);
+  }
+
+  private recordOf(row: ServiceRow, json: ServiceJson): ServiceRecord {
+    return {
+      name: row.name,
+      json,
+      spec: toServiceSpec(json),
+      token: row.token,
+      owner: row.owner,
+      createdMs: row.created_at,
+      updatedMs: row.updated_at,
+    };
   }
 
   list(): ServiceRecord[] {
@@ -81,17 +115,29 @@ export class ServiceRegistry {
       createdMs: existing?.createdMs ?? now,
       updatedMs: now,
     };
+    this.write(record);
+    this.cache.set(record.name, record);
+    return record;
+  }
+
+  private write(record: ServiceRecord): void {
+    const { spec } = record;
+    const { stored, secrets } = this.sealer
+      ? splitSecrets(record.json)
+      : { stored: record.json, secrets: null };
+    const sealed = secrets && this.sealer ? this.sealer.seal(JSON.stringify(secrets)) : null;
     this.db.transaction(() => {
       this.db
         .prepare(
-          `INSERT INTO services (name, definition, token, owner, created_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?)
+          `INSERT INTO services (name, definition, secrets_sealed, token, owner, created_at, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT(name) DO UPDATE SET definition = excluded.definition, token = excluded.token,
-             owner = excluded.owner, updated_at = excluded.updated_at`,
+             secrets_sealed = excluded.secrets_sealed, owner = excluded.owner, updated_at = excluded.updated_at`,
         )
         .run(
           record.name,
-          JSON.stringify(json),
+          JSON.stringify(stored),
+          sealed,
           record.token,
           record.owner,
           record.createdMs,
@@ -105,8 +151,13 @@ export class ServiceRegistry {
         if (isEmbeddedProvider(input.provider)) insert.run(record.name, input.bucket, input.folder);
       }
     })();
-    this.cache.set(record.name, record);
-    return record;
+  }
+
+  /** The service a 64-hex token belongs to, or null (compared in constant time). */
+  serviceOfToken(token: string): string | null {
+    let found: string | null = null;
+    for (const record of this.cache.values()) if (safeEqual(record.token, token)) found = record.name;
+    return found;
   }
 
   delete(name: string): void {

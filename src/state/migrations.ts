@@ -80,4 +80,42 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE objects ADD COLUMN headers TEXT NOT NULL DEFAULT '{}';
   ALTER TABLE buckets ADD COLUMN allowed_users TEXT NOT NULL DEFAULT '[]';
   `,
+  // 3: users, groups, personal API tokens, per-user S3 keys, sealed service secrets (src/auth)
+  `
+  CREATE TABLE users (
+    name TEXT PRIMARY KEY,
+    source TEXT NOT NULL,             -- local | oidc
+    admin INTEGER NOT NULL DEFAULT 0,
+    quotas TEXT NOT NULL DEFAULT '{}', -- JSON: limits that differ from the configured defaults
+    created_at INTEGER NOT NULL
+  ) STRICT;
+
+  CREATE TABLE user_groups (
+    user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+    grp TEXT NOT NULL,
+    PRIMARY KEY (user, grp)
+  ) STRICT;
+
+  -- Personal API tokens: only the SHA-256 of the token is kept.
+  CREATE TABLE api_tokens (
+    id TEXT PRIMARY KEY,
+    user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+    label TEXT NOT NULL,
+    hash TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER,
+    last_used_at INTEGER
+  ) STRICT;
+
+  -- Per-user S3 keys. SigV4 needs the secret itself, so it is sealed (AES-256-GCM), not hashed.
+  CREATE TABLE s3_keys (
+    access_key TEXT PRIMARY KEY,
+    user TEXT NOT NULL REFERENCES users(name) ON DELETE CASCADE,
+    secret_sealed TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  ) STRICT;
+
+  -- environment.secrets of a service, sealed; the definition column holds none.
+  ALTER TABLE services ADD COLUMN secrets_sealed TEXT;
+  `,
 ];

@@ -9,7 +9,8 @@ import { z } from 'zod';
 import { PlatformError } from '../../core/index.js';
 import { presignUrl } from '../../s3api/index.js';
 import { MAX_LIST_KEYS, validateObjectKey, type BucketInfo } from '../../storage/index.js';
-import { requireAdmin } from '../auth.js';
+import { authorize, can, ownerName, type Principal } from '../../auth/index.js';
+import { principalOf } from '../auth.js';
 import type { ApiContext } from '../context.js';
 
 const bucketBodySchema = z
@@ -81,12 +82,45 @@ function decodePage(page: string): string {
   return key;
 }
 
+/** A bucket as an owned resource for the policy (auth/policy). */
+export function bucketResource(bucket: BucketInfo) {
+  return {
+    kind: 'bucket' as const,
+    name: bucket.name,
+    owner: bucket.owner,
+    visibility: bucket.visibility,
+    allowedUsers: bucket.allowedUsers,
+  };
+}
+
+/** The principal after checking it may `action` the named bucket (which must exist). */
+async function bucketFor(
+  ctx: ApiContext,
+  principal: Principal,
+  name: string,
+  action: 'read' | 'write' | 'manage',
+): Promise<BucketInfo> {
+  const bucket = await ctx.store.headBucket(name);
+  authorize(principal, action, bucketResource(bucket));
+  return bucket;
+}
+
 export function bucketRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.post('/system/buckets', async (request, reply) => {
-    const caller = requireAdmin(request, ctx.config);
+    const principal = principalOf(request, ctx.config);
+    authorize(principal, 'create', {
+      kind: 'bucket',
+      name: '',
+      owner: '',
+      visibility: 'private',
+      allowedUsers: [],
+    });
     const body = parse(bucketBodySchema, request.body, 'bucket');
+    const owner = ownerName(principal) ?? ctx.config.adminUser;
+    // Checked and created without awaiting in between: two requests cannot both take the last bucket.
+    ctx.auth.quotas.admitBucket(owner);
     const bucket = await ctx.store.createBucket(bucketNameOf(body), {
-      owner: caller.kind === 'admin' ? caller.user : caller.service,
+      owner,
       visibility: body.visibility,
       allowedUsers: body.allowed_users,
     });
@@ -94,13 +128,18 @@ export function bucketRoutes(app: FastifyInstance, ctx: ApiContext): void {
   });
 
   app.get('/system/buckets', async (request) => {
-    requireAdmin(request, ctx.config);
-    return (await ctx.store.listBuckets()).map(present);
+    const principal = principalOf(request, ctx.config);
+    authorize(principal, 'read', { kind: 'cluster' });
+    return (await ctx.store.listBuckets())
+      .filter((bucket) => can(principal, 'read', bucketResource(bucket)))
+      .map(present);
   });
 
   app.put('/system/buckets', async (request) => {
-    requireAdmin(request, ctx.config);
+    const principal = principalOf(request, ctx.config);
+    authorize(principal, 'read', { kind: 'cluster' });
     const body = parse(bucketBodySchema, request.body, 'bucket');
+    await bucketFor(ctx, principal, bucketNameOf(body), 'manage');
     const bucket = await ctx.store.updateBucket(bucketNameOf(body), {
       visibility: body.visibility,
       allowedUsers: body.allowed_users,
@@ -109,9 +148,10 @@ export function bucketRoutes(app: FastifyInstance, ctx: ApiContext): void {
   });
 
   app.get<{ Params: { bucket: string } }>('/system/buckets/:bucket', async (request) => {
-    requireAdmin(request, ctx.config);
+    const principal = principalOf(request, ctx.config);
+    authorize(principal, 'read', { kind: 'cluster' });
     const query = parse(listQuerySchema, request.query, 'listing');
-    const bucket = await ctx.store.headBucket(request.params.bucket);
+    const bucket = await bucketFor(ctx, principal, request.params.bucket, 'read');
     const listing = await ctx.store.list(bucket.name, {
       prefix: query.prefix,
       maxKeys: query.limit,
@@ -133,15 +173,16 @@ export function bucketRoutes(app: FastifyInstance, ctx: ApiContext): void {
   });
 
   app.delete<{ Params: { bucket: string } }>('/system/buckets/:bucket', async (request, reply) => {
-    const caller = requireAdmin(request, ctx.config);
+    const principal = principalOf(request, ctx.config);
+    authorize(principal, 'read', { kind: 'cluster' });
     const name = request.params.bucket;
-    await ctx.store.headBucket(name);
+    await bucketFor(ctx, principal, name, 'manage');
     // As OSCAR (MinIO's forced removal): the bucket goes with its objects, each reported as removed.
     for (;;) {
       const page = await ctx.store.list(name, { maxKeys: MAX_LIST_KEYS });
       for (const object of page.objects) {
         await ctx.store.delete(name, object.key, {
-          principal: caller.kind === 'admin' ? caller.user : caller.service,
+          principal: ownerName(principal) ?? '',
           sourceIp: request.ip,
         });
       }
@@ -152,12 +193,14 @@ export function bucketRoutes(app: FastifyInstance, ctx: ApiContext): void {
   });
 
   app.post<{ Params: { bucket: string } }>('/system/buckets/:bucket/presign', async (request) => {
-    requireAdmin(request, ctx.config);
+    const principal = principalOf(request, ctx.config);
+    authorize(principal, 'read', { kind: 'cluster' });
     const body = parse(presignBodySchema, request.body, 'presign request');
     const key = body.object_key.replace(/^\/+|\/+$/g, '');
     validateObjectKey(key);
-    const bucket = await ctx.store.headBucket(request.params.bucket);
     const upload = body.operation === 'upload';
+    // The URL is signed with the store's key: only what the caller may do themselves is signed.
+    const bucket = await bucketFor(ctx, principal, request.params.bucket, upload ? 'write' : 'read');
     const nowMs = ctx.clock.now();
     const url = presignUrl({
       method: upload ? 'PUT' : 'GET',

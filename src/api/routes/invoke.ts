@@ -29,6 +29,8 @@ export function invokeRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const service = ctx.registry.get(request.params.name);
     requireServiceAccess(request, ctx.config, service);
     const body = (request.body as Buffer | undefined) ?? Buffer.alloc(0);
+    // The service's owner pays for its jobs, whoever invokes it. Checked and enqueued in one turn.
+    ctx.auth.quotas.admitJob(service.owner, service.spec);
     if (body.length > MAX_ASYNC_EVENT_BYTES) {
       throw new PlatformError(
         'PAYLOAD_TOO_LARGE',
@@ -70,7 +72,13 @@ export function invokeRoutes(app: FastifyInstance, ctx: ApiContext): void {
       reply.raw.on('close', () => {
         if (!reply.raw.writableFinished) controller.abort();
       });
-      await ctx.limiter.acquire(controller.signal);
+      const releaseQuota = ctx.auth.quotas.startSyncRun(service.owner, service.spec);
+      try {
+        await ctx.limiter.acquire(controller.signal);
+      } catch (error) {
+        releaseQuota();
+        throw error;
+      }
       try {
         const answer = await ctx.runner.runSync(service, body, controller.signal, (result, log) =>
           buildSyncResponse(result, log, { raw }),
@@ -90,6 +98,7 @@ export function invokeRoutes(app: FastifyInstance, ctx: ApiContext): void {
         return reply.status(200).type(answer.contentType).send(answer.body);
       } finally {
         ctx.limiter.release();
+        releaseQuota();
       }
     },
   );

@@ -3,10 +3,11 @@
  * OSCAR's job endpoints: GET/DELETE /system/logs/{svc}, GET/DELETE /system/logs/{svc}/{job}; Nubes additions
  * for dead letters: GET /system/dead-letters, POST /system/logs/{svc}/{job}/retry (re-drive).
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { PlatformError } from '../../core/index.js';
 import type { JobRecord, JobStatus } from '../../events/index.js';
-import { requireAdmin } from '../auth.js';
+import { authorize, can, type Action } from '../../auth/index.js';
+import { principalOf, serviceResource } from '../auth.js';
 import type { ApiContext } from '../context.js';
 
 /** OSCAR's page size for job listings (JOB_LISTING_LIMIT). */
@@ -42,6 +43,11 @@ export function presentJob(job: JobRecord): Record<string, unknown> {
   };
 }
 
+/** The service's jobs are its owner's (and the admin's); its token may read them, as in OSCAR. */
+function authorizeJobs(ctx: ApiContext, request: FastifyRequest, service: string, action: Action): void {
+  authorize(principalOf(request, ctx.config), action, serviceResource(ctx.registry.get(service)));
+}
+
 function jobOf(ctx: ApiContext, service: string, jobId: string): JobRecord {
   ctx.registry.get(service);
   const job = ctx.queue.get(jobId);
@@ -68,8 +74,7 @@ export function logRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get<{ Params: { svc: string }; Querystring: { page?: string; status?: string } }>(
     '/system/logs/:svc',
     async (request) => {
-      requireAdmin(request, ctx.config);
-      ctx.registry.get(request.params.svc);
+      authorizeJobs(ctx, request, request.params.svc, 'read');
       const page =
         request.query.page === undefined || request.query.page === '' ? 0 : Number(request.query.page);
       if (!Number.isInteger(page) || page < 0)
@@ -92,8 +97,7 @@ export function logRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.delete<{ Params: { svc: string }; Querystring: { all?: string } }>(
     '/system/logs/:svc',
     async (request, reply) => {
-      requireAdmin(request, ctx.config);
-      ctx.registry.get(request.params.svc);
+      authorizeJobs(ctx, request, request.params.svc, 'write');
       const all = request.query.all === 'true';
       if (all) {
         for (const job of ctx.queue.listByService(request.params.svc, {
@@ -112,7 +116,7 @@ export function logRoutes(app: FastifyInstance, ctx: ApiContext): void {
   );
 
   app.get<{ Params: { svc: string; job: string } }>('/system/logs/:svc/:job', async (request, reply) => {
-    requireAdmin(request, ctx.config);
+    authorizeJobs(ctx, request, request.params.svc, 'read');
     const job = jobOf(ctx, request.params.svc, request.params.job);
     const log = (await ctx.runner.readLog(job.service, job.id)) ?? '';
     return reply
@@ -122,13 +126,13 @@ export function logRoutes(app: FastifyInstance, ctx: ApiContext): void {
   });
 
   app.get<{ Params: { svc: string; job: string } }>('/system/jobs/:svc/:job', async (request) => {
-    requireAdmin(request, ctx.config);
+    authorizeJobs(ctx, request, request.params.svc, 'read');
     const job = jobOf(ctx, request.params.svc, request.params.job);
     return { id: job.id, service: job.service, ...presentJob(job) };
   });
 
   app.delete<{ Params: { svc: string; job: string } }>('/system/logs/:svc/:job', async (request, reply) => {
-    requireAdmin(request, ctx.config);
+    authorizeJobs(ctx, request, request.params.svc, 'write');
     const job = jobOf(ctx, request.params.svc, request.params.job);
     ctx.dispatcher.cancel(job.id);
     ctx.queue.deleteJob(job.id);
@@ -139,7 +143,7 @@ export function logRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.post<{ Params: { svc: string; job: string } }>(
     '/system/logs/:svc/:job/retry',
     async (request, reply) => {
-      requireAdmin(request, ctx.config);
+      authorizeJobs(ctx, request, request.params.svc, 'write');
       const job = jobOf(ctx, request.params.svc, request.params.job);
       if (!ctx.queue.redrive(job.id)) {
         throw new PlatformError(
@@ -153,8 +157,13 @@ export function logRoutes(app: FastifyInstance, ctx: ApiContext): void {
   );
 
   app.get<{ Querystring: { service?: string } }>('/system/dead-letters', async (request) => {
-    requireAdmin(request, ctx.config);
-    const jobs = ctx.queue.deadLetters(request.query.service);
+    const principal = principalOf(request, ctx.config);
+    authorize(principal, 'read', { kind: 'cluster' });
+    const jobs = ctx.queue.deadLetters(request.query.service).filter((job) => {
+      const service = ctx.registry.find(job.service);
+      // Dead letters of deleted services are the admin's to see.
+      return service ? can(principal, 'write', serviceResource(service)) : principal.kind === 'admin';
+    });
     return { jobs: jobs.map((job) => ({ id: job.id, service: job.service, ...presentJob(job) })) };
   });
 }

@@ -4,14 +4,111 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { PlatformError, newServiceToken } from '../../core/index.js';
-import { backendWarnings, validateServiceJson, type ServiceJson, type ServiceSpec } from '../../fdl/index.js';
+import {
+  backendWarnings,
+  toServiceSpec,
+  validateServiceJson,
+  type ServiceJson,
+  type ServiceSpec,
+} from '../../fdl/index.js';
 import { isEmbeddedProvider, type ServiceRecord } from '../../events/index.js';
-import { requireAdmin } from '../auth.js';
+import { authorize, can, ownerName, type Principal } from '../../auth/index.js';
+import type { BucketInfo } from '../../storage/object-store.js';
+import { principalOf, serviceResource } from '../auth.js';
+import { bucketResource } from './buckets.js';
 import type { ApiContext } from '../context.js';
+
+/** What GET shows instead of a secret's value; a PUT that sends it back keeps the stored value. */
+export const HIDDEN_SECRET = '<hidden>';
+
+/** The definition without secret values (they are never returned). */
+function withoutSecretValues(json: ServiceJson): ServiceJson {
+  const secrets = json.environment?.secrets;
+  if (!secrets) return json;
+  return {
+    ...json,
+    environment: {
+      ...json.environment,
+      secrets: Object.fromEntries(Object.keys(secrets).map((name) => [name, HIDDEN_SECRET])),
+    },
+  };
+}
+
+/** A PUT that sends `<hidden>` back for a secret keeps its stored value. */
+function keepHiddenSecrets(json: ServiceJson, existing: ServiceRecord | undefined): ServiceJson {
+  const secrets = json.environment?.secrets;
+  if (!secrets) return json;
+  const kept: Record<string, string> = {};
+  for (const [name, value] of Object.entries(secrets)) {
+    if (value !== HIDDEN_SECRET) kept[name] = value;
+    else {
+      const stored = existing?.spec.secrets[name];
+      if (stored === undefined) {
+        throw new PlatformError(
+          'VALIDATION_FAILED',
+          `environment.secrets.${name}: "${HIDDEN_SECRET}" names no stored secret`,
+          {
+            details: { field: `environment.secrets.${name}` },
+          },
+        );
+      }
+      kept[name] = stored;
+    }
+  }
+  return { ...json, environment: { ...json.environment, secrets: kept } };
+}
+
+/**
+ * A service may read its inputs and write its outputs only in buckets its owner may use: otherwise anyone
+ * could attach a script to someone else's private bucket. Buckets that do not exist yet count against the
+ * owner's bucket quota. Checked before anything is written.
+ */
+async function checkBuckets(
+  ctx: ApiContext,
+  principal: Principal,
+  owner: string,
+  spec: ServiceSpec,
+): Promise<void> {
+  const missing = new Set<string>();
+  const uses: [string, 'read' | 'write'][] = [
+    ...spec.input
+      .filter((io) => isEmbeddedProvider(io.provider))
+      .map((io) => [io.bucket, 'read'] as [string, 'read']),
+    ...spec.output
+      .filter((io) => isEmbeddedProvider(io.provider))
+      .map((io) => [io.bucket, 'write'] as [string, 'write']),
+  ];
+  for (const [bucket, access] of uses) {
+    let info: BucketInfo;
+    try {
+      info = await ctx.store.headBucket(bucket);
+    } catch (error) {
+      if (error instanceof PlatformError && error.code === 'BUCKET_NOT_FOUND') {
+        missing.add(bucket);
+        continue;
+      }
+      throw error;
+    }
+    authorize(principal, access, bucketResource(info));
+  }
+  if (missing.size > 0 && principal.kind === 'user') {
+    const usage = ctx.auth.quotas.usage(owner);
+    const limit = ctx.auth.quotas.quotasOf(owner).maxBuckets;
+    if (limit !== null && usage.buckets + missing.size > limit) {
+      throw new PlatformError(
+        'QUOTA_EXCEEDED',
+        `user "${owner}" owns ${usage.buckets} of ${limit} buckets; this service needs ${missing.size} more`,
+        {
+          details: { quota: 'buckets', limit, used: usage.buckets, needed: missing.size },
+        },
+      );
+    }
+  }
+}
 
 function present(record: ServiceRecord, counts?: Record<string, number>): Record<string, unknown> {
   return {
-    ...record.json,
+    ...withoutSecretValues(record.json),
     token: record.token,
     owner: record.owner,
     bucket_list: [...new Set(record.spec.input.concat(record.spec.output).map((io) => io.bucket))],
@@ -19,10 +116,23 @@ function present(record: ServiceRecord, counts?: Record<string, number>): Record
   };
 }
 
-/** Input and output buckets on the embedded store exist as soon as the service does, as in OSCAR. */
-async function prepareBuckets(ctx: ApiContext, spec: ServiceSpec): Promise<void> {
+/**
+ * Input and output buckets on the embedded store exist as soon as the service does, as in OSCAR; new ones
+ * belong to the service's owner and take its visibility.
+ */
+async function prepareBuckets(ctx: ApiContext, spec: ServiceSpec, owner: string): Promise<void> {
   for (const io of [...spec.input, ...spec.output]) {
-    if (isEmbeddedProvider(io.provider)) await ctx.store.ensureBucket(io.bucket);
+    if (!isEmbeddedProvider(io.provider)) continue;
+    try {
+      await ctx.store.headBucket(io.bucket);
+    } catch (error) {
+      if (!(error instanceof PlatformError && error.code === 'BUCKET_NOT_FOUND')) throw error;
+      try {
+        await ctx.store.createBucket(io.bucket, { owner, visibility: spec.visibility });
+      } catch (raced) {
+        if (!(raced instanceof PlatformError && raced.code === 'BUCKET_EXISTS')) throw raced;
+      }
+    }
   }
 }
 
@@ -44,12 +154,26 @@ function selfTriggerWarnings(spec: ServiceSpec): string[] {
   return warnings;
 }
 
-async function deploy(ctx: ApiContext, body: unknown, replace: boolean, owner: string) {
-  const json: ServiceJson = validateServiceJson(body);
-  const existing = ctx.registry.find(json.name);
-  if (replace && !existing) throw new PlatformError('SERVICE_NOT_FOUND', `no service named "${json.name}"`);
+async function deploy(ctx: ApiContext, body: unknown, replace: boolean, principal: Principal) {
+  const validated: ServiceJson = validateServiceJson(body);
+  const existing = ctx.registry.find(validated.name);
+  if (existing) authorize(principal, 'write', serviceResource(existing));
+  else
+    authorize(principal, 'create', {
+      kind: 'service',
+      name: validated.name,
+      owner: '',
+      visibility: 'private',
+      allowedUsers: [],
+    });
+  if (replace && !existing)
+    throw new PlatformError('SERVICE_NOT_FOUND', `no service named "${validated.name}"`);
   if (!replace && existing)
-    throw new PlatformError('SERVICE_EXISTS', `service "${json.name}" already exists`);
+    throw new PlatformError('SERVICE_EXISTS', `service "${validated.name}" already exists`);
+  const json = keepHiddenSecrets(validated, existing);
+  // An update keeps the service's owner, whoever (the owner or an admin) makes it.
+  const owner = existing?.owner ?? ownerName(principal) ?? ctx.config.adminUser;
+  await checkBuckets(ctx, principal, owner, toServiceSpec(json));
   const record = ctx.registry.save(json, { token: existing?.token ?? newServiceToken(), owner, replace });
   try {
     if (!ctx.executorNames().includes(record.spec.executor)) {
@@ -58,7 +182,7 @@ async function deploy(ctx: ApiContext, body: unknown, replace: boolean, owner: s
         `executor "${record.spec.executor}" is not available here (available: ${ctx.executorNames().join(', ')})`,
       );
     }
-    await prepareBuckets(ctx, record.spec);
+    await prepareBuckets(ctx, record.spec, owner);
     const executor = ctx.executor(record.spec.executor);
     const deployed = await executor.deploy(record.spec);
     const warnings = [
@@ -78,30 +202,22 @@ async function deploy(ctx: ApiContext, body: unknown, replace: boolean, owner: s
 
 export function serviceRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get('/system/services', async (request) => {
-    requireAdmin(request, ctx.config);
-    return ctx.registry.list().map((record) => present(record));
+    const principal = principalOf(request, ctx.config);
+    authorize(principal, 'read', { kind: 'cluster' });
+    return ctx.registry
+      .list()
+      .filter((record) => can(principal, 'read', serviceResource(record)))
+      .map((record) => present(record));
   });
 
   app.post('/system/services', async (request, reply) => {
-    const caller = requireAdmin(request, ctx.config);
-    const { record, warnings } = await deploy(
-      ctx,
-      request.body,
-      false,
-      caller.kind === 'admin' ? caller.user : 'admin',
-    );
+    const { record, warnings } = await deploy(ctx, request.body, false, principalOf(request, ctx.config));
     for (const warning of warnings) request.log.warn({ service: record.name }, warning);
     return reply.status(201).send({ name: record.name, token: record.token, warnings });
   });
 
   app.put('/system/services', async (request, reply) => {
-    const caller = requireAdmin(request, ctx.config);
-    const { record, warnings } = await deploy(
-      ctx,
-      request.body,
-      true,
-      caller.kind === 'admin' ? caller.user : 'admin',
-    );
+    const { record, warnings } = await deploy(ctx, request.body, true, principalOf(request, ctx.config));
     for (const warning of warnings) request.log.warn({ service: record.name }, warning);
     return reply
       .status(204)
@@ -110,14 +226,14 @@ export function serviceRoutes(app: FastifyInstance, ctx: ApiContext): void {
   });
 
   app.get<{ Params: { name: string } }>('/system/services/:name', async (request) => {
-    requireAdmin(request, ctx.config);
     const record = ctx.registry.get(request.params.name);
+    authorize(principalOf(request, ctx.config), 'read', serviceResource(record));
     return present(record, ctx.queue.countsByService(record.name));
   });
 
   app.delete<{ Params: { name: string } }>('/system/services/:name', async (request, reply) => {
-    requireAdmin(request, ctx.config);
     const record = ctx.registry.get(request.params.name);
+    authorize(principalOf(request, ctx.config), 'delete', serviceResource(record));
     for (const job of ctx.queue.listByService(record.name, {
       offset: 0,
       limit: 1_000_000,

@@ -4,14 +4,17 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { arch, cpus, freemem, totalmem, hostname } from 'node:os';
-import { requireAdmin } from '../auth.js';
+import { authorize } from '../../auth/index.js';
+import { principalOf, requireAdmin } from '../auth.js';
 import type { ApiContext } from '../context.js';
 
 export function systemRoutes(app: FastifyInstance, ctx: ApiContext): void {
-  app.get('/health', async (_request, reply) => reply.type('text/plain').send('Ok'));
+  app.get('/health', { config: { public: true } }, async (_request, reply) =>
+    reply.type('text/plain').send('Ok'),
+  );
 
   app.get('/system/info', async (request) => {
-    requireAdmin(request, ctx.config);
+    authorize(principalOf(request, ctx.config), 'read', { kind: 'cluster' });
     return {
       version: ctx.version,
       git_commit: '',
@@ -23,7 +26,16 @@ export function systemRoutes(app: FastifyInstance, ctx: ApiContext): void {
   });
 
   app.get('/system/config', async (request) => {
-    requireAdmin(request, ctx.config);
+    const principal = principalOf(request, ctx.config);
+    authorize(principal, 'read', { kind: 'cluster' });
+    // The store's own keys are the admin's; a user sees their first personal S3 key (as OSCAR shows an OIDC
+    // user their MinIO credentials), or none.
+    let keys = { access_key: ctx.config.s3AccessKey, secret_key: ctx.config.s3SecretKey };
+    if (principal.kind !== 'admin') {
+      const first = principal.kind === 'user' ? ctx.auth.users.listS3Keys(principal.name)[0] : undefined;
+      const secret = first ? ctx.auth.users.s3Secret(first.accessKey) : null;
+      keys = { access_key: first?.accessKey ?? '', secret_key: secret?.secretKey ?? '' };
+    }
     return {
       config: {
         name: 'nubes',
@@ -35,14 +47,13 @@ export function systemRoutes(app: FastifyInstance, ctx: ApiContext): void {
         yunikorn_enable: false,
         kueue_enable: false,
         volume_enable: false,
-        oidc_groups: [],
+        oidc_groups: ctx.auth.oidc.allowedGroups,
         minio_quota_enabled: false,
       },
       minio_provider: {
         endpoint: ctx.s3Url(),
         verify: false,
-        access_key: ctx.config.s3AccessKey,
-        secret_key: ctx.config.s3SecretKey,
+        ...keys,
         region: ctx.config.region,
       },
       allowed_image_repositories: [],
@@ -86,7 +97,11 @@ export function systemRoutes(app: FastifyInstance, ctx: ApiContext): void {
             Failed: counts.failed,
           },
         },
-        oidc: { enabled: false, issuers: [], groups: [] },
+        oidc: {
+          enabled: ctx.auth.oidc.enabled,
+          issuers: ctx.auth.oidc.issuers,
+          groups: ctx.auth.oidc.allowedGroups,
+        },
       },
       minio: { buckets_count: buckets.length, total_objects: null },
       nubes: { jobs: counts, slots: { capacity: ctx.limiter.capacity, running: ctx.limiter.running } },
