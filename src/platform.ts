@@ -20,7 +20,14 @@ import { createS3Server } from './s3api/index.js';
 import { createLocalExecutor } from './executors/index.js';
 import type { Executor } from './executors/executor.js';
 import { JobRunner } from './executors/job-runner.js';
-import { Authenticator, OidcVerifier, QuotaGuard, UserStore, loadSecretBox } from './auth/index.js';
+import {
+  Authenticator,
+  OidcVerifier,
+  QuotaGuard,
+  UserStore,
+  loadSecretBox,
+  withStorageQuotas,
+} from './auth/index.js';
 
 export interface Platform {
   /** Base URL of the REST API, e.g. http://127.0.0.1:8080 */
@@ -129,7 +136,8 @@ export async function startPlatform(config: NubesConfig, logger: Logger): Promis
     closers.push(() => activeDispatcher.close());
 
     const s3 = createS3Server({
-      store,
+      // Users' writes count against their storage quotas; the platform's own writes (outputs) do not.
+      store: withStorageQuotas(store, quotas),
       region: config.region,
       logger: logger.child({ component: 's3' }),
       // Parts of multipart uploads wait on the store's own disk, not in a possibly small temp space.

@@ -7,3 +7,4 @@ export * from './oidc-verifier.js';
 export * from './user-store.js';
 export * from './authenticator.js';
 export * from './usage.js';
+export * from './quota-store.js';

@@ -91,16 +91,18 @@ export class QuotaGuard {
     checks[0]![3] = usage.activeJobs;
     checks[1]![3] = usage.cpu;
     checks[2]![3] = usage.memoryBytes;
-    for (const [what, limit, needed, used] of checks) {
-      if (limit === null) continue;
-      if (needed > limit) {
+    // A job that can never fit is refused for good before one that only has to wait.
+    for (const [what, limit, needed] of checks) {
+      if (limit !== null && needed > limit) {
         throw new PlatformError(
           'QUOTA_EXCEEDED',
           `one job needs ${needed} ${what}, more than the quota of user "${owner}" (${limit})`,
           { details: { quota: what, limit, needed } },
         );
       }
-      if (used + needed > limit) {
+    }
+    for (const [what, limit, needed, used] of checks) {
+      if (limit !== null && used + needed > limit) {
         throw new PlatformError(
           'TOO_MANY_REQUESTS',
           `user "${owner}" has ${used} ${what} of ${limit} in use by queued and running jobs; try again later`,

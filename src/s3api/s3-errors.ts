@@ -43,6 +43,8 @@ export const S3_ERRORS = {
   ServiceUnavailable: { status: 503, platform: 'UNAVAILABLE' },
   // S3 has no code for a full disk; MinIO's is XMinioStorageFull with the same status.
   XNubesStorageFull: { status: 507, platform: 'STORAGE_FULL' },
+  // A user's storage quota; S3 has no code for it.
+  XNubesQuotaExceeded: { status: 403, platform: 'QUOTA_EXCEEDED' },
 } as const satisfies Record<string, { status: number; platform: ErrorCode }>;
 
 export type S3ErrorCode = keyof typeof S3_ERRORS;
@@ -72,6 +74,7 @@ const BY_PLATFORM_CODE: Partial<Record<ErrorCode, S3ErrorCode>> = {
   FORBIDDEN: 'AccessDenied',
   METHOD_NOT_ALLOWED: 'MethodNotAllowed',
   STORAGE_FULL: 'XNubesStorageFull',
+  QUOTA_EXCEEDED: 'XNubesQuotaExceeded',
   STORAGE_READ_ONLY: 'ServiceUnavailable',
   STORAGE_UNREACHABLE: 'ServiceUnavailable',
   UNAVAILABLE: 'ServiceUnavailable',
