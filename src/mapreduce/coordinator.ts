@@ -1,0 +1,451 @@
+/**
+ * @module mapreduce/coordinator
+ * Runs one job from its inputs to its output: lists the input objects, splits them into chunks of whole
+ * lines, runs the map tasks (worker threads for JS, the executor for Python and executables), stores each
+ * map task's sorted partitions as intermediate objects, runs one reduce task per partition, writes the
+ * output and its manifest, and removes the intermediate objects whatever the outcome.
+ */
+import { mkdir, readFile, rm, stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { createReadStream } from 'node:fs';
+import type { Logger } from '../core/index.js';
+import type { Executor } from '../executors/index.js';
+import type { ObjectStore } from '../storage/index.js';
+import { writeJsModule } from './function-files.js';
+import type { JobRecord, MapReduceSpec, TaskRecord } from './job-model.js';
+import { splitLines } from './line-splitter.js';
+import { runProcessMap, runProcessReduce } from './process-tasks.js';
+import { runTasks, TaskFailedError } from './task-scheduler.js';
+import { localRun, openRangeReader, readRange, uploadFile } from './task-io.js';
+import type { MapTaskMessage, TaskReply } from './task-messages.js';
+import { WorkerPool } from './worker-pool.js';
+
+/** The bucket that holds intermediate objects while jobs run. */
+export const INTERMEDIATE_BUCKET = 'nubes-mapreduce';
+const MIB = 1024 * 1024;
+
+export interface CoordinatorDeps {
+  store: ObjectStore;
+  executor: (name: string) => Executor;
+  logger: Logger;
+  /** Folder of the job (functions, logs, work files). */
+  jobDir: string;
+  /** Threads (and process tasks) running at once. */
+  workers: number;
+  /** Called when the job record changed (progress, states). */
+  changed: () => void;
+}
+
+/** The chunk size for a job: as asked, or from the data, the target mapper count, memory and workers. */
+export function chunkSizeFor(spec: MapReduceSpec, totalBytes: number, workers: number): number {
+  if (spec.chunkBytes !== null) return spec.chunkBytes;
+  const memoryCap = Math.max(MIB, Math.floor(spec.memoryBytes / 4));
+  if (spec.mappers !== null) return Math.max(1, Math.min(memoryCap, Math.ceil(totalBytes / spec.mappers)));
+  // Several chunks per worker keep every thread busy to the end, and leave room for speculative copies.
+  const balanced = Math.ceil(totalBytes / (workers * 4));
+  return Math.max(MIB, Math.min(64 * MIB, memoryCap, balanced));
+}
+
+/** The principal outputs are written as: a job's own outputs never trigger it again. */
+export function mapreducePrincipal(name: string): string {
+  return `mapreduce:${name}`;
+}
+
+interface MapInput {
+  bucket: string;
+  key: string;
+  start: number;
+  end: number;
+}
+
+/** Runs the job described by `spec`, updating `job` as it goes; never throws (failures end in `job`). */
+export async function runJob(
+  spec: MapReduceSpec,
+  job: JobRecord,
+  deps: CoordinatorDeps,
+  signal: AbortSignal,
+): Promise<void> {
+  const { store } = deps;
+  const workDir = join(deps.jobDir, 'work');
+  const logDir = join(deps.jobDir, 'logs');
+  const functionDir = join(deps.jobDir, 'functions');
+  const intermediate: string[] = [];
+  const mapInputs = new Map<string, MapInput>();
+  // Map task id → the intermediate object of each non-empty partition.
+  const mapOutputs = new Map<string, Map<number, string>>();
+  let pool: WorkerPool | null = null;
+  const set = (patch: Partial<JobRecord>) => {
+    Object.assign(job, patch);
+    deps.changed();
+  };
+
+  try {
+    await Promise.all([
+      mkdir(workDir, { recursive: true }),
+      mkdir(logDir, { recursive: true }),
+      mkdir(functionDir, { recursive: true }),
+    ]);
+    await store.ensureBucket(INTERMEDIATE_BUCKET);
+    const modules = {
+      mapper: spec.mapper.kind === 'js' ? await writeJsModule(spec.mapper, functionDir, 'mapper') : null,
+      reducer: spec.reducer.kind === 'js' ? await writeJsModule(spec.reducer, functionDir, 'reducer') : null,
+      combiner:
+        spec.combiner?.kind === 'js' ? await writeJsModule(spec.combiner, functionDir, 'combiner') : null,
+    };
+    // Without a combiner file, a JS mapper module that exports `combine` combines its own output.
+    const combinerPath = modules.combiner;
+
+    set({ state: 'splitting' });
+    const objects = await listInputs(spec, store);
+    const totalBytes = objects.reduce((sum, object) => sum + object.size, 0);
+    const workers = Math.max(1, deps.workers);
+    const chunkBytes = chunkSizeFor(spec, totalBytes, workers);
+    const tasks: TaskRecord[] = [];
+    for (const object of objects) {
+      const reader = await openRangeReader(store, spec.input.bucket, object.key);
+      try {
+        for (const chunk of await splitLines(object.size, chunkBytes, reader.read)) {
+          const id = `m-${String(tasks.length).padStart(5, '0')}`;
+          mapInputs.set(id, { bucket: spec.input.bucket, key: object.key, ...chunk });
+          tasks.push(newTask(id, 'map', { object: object.key, start: chunk.start, end: chunk.end }));
+        }
+      } finally {
+        await reader.close();
+      }
+    }
+    const reduceTasks = Array.from({ length: spec.reducers }, (_, r) =>
+      newTask(`r-${String(r).padStart(5, '0')}`, 'reduce', { partition: r }),
+    );
+    job.tasks = [...tasks, ...reduceTasks];
+    set({
+      chunkBytes,
+      progress: {
+        ...job.progress,
+        mapsTotal: tasks.length,
+        bytesTotal: totalBytes,
+        reducesTotal: spec.reducers,
+      },
+    });
+    if (signal.aborted) throw new Error('cancelled');
+
+    pool = new WorkerPool(workers, {
+      maxOldGenerationSizeMb: Math.max(64, Math.floor(spec.memoryBytes / MIB)),
+    });
+    const activePool = pool;
+    const runPool = async (
+      message: Parameters<WorkerPool['run']>[0],
+      transfer: ArrayBuffer[],
+      attemptSignal: AbortSignal,
+    ): Promise<TaskReply> => {
+      const task = activePool.run(message, transfer);
+      const cancel = () => task.cancel();
+      attemptSignal.addEventListener('abort', cancel, { once: true });
+      try {
+        const reply = await task.result;
+        if (reply.type === 'failed') throw new Error(reply.message);
+        return reply;
+      } finally {
+        attemptSignal.removeEventListener('abort', cancel);
+      }
+    };
+    const logOf = (task: TaskRecord, attempt: number) => join(logDir, `${task.id}.${attempt}.log`);
+
+    set({ state: 'mapping' });
+    await runTasks<Extract<TaskReply, { type: 'map-done' }>>({
+      tasks,
+      slots: workers,
+      maxAttempts: spec.maxAttempts,
+      speculative: spec.speculative,
+      signal,
+      run: async (task, attempt, attemptSignal) => {
+        const input = mapInputs.get(task.id) as MapInput;
+        const taskDir = join(workDir, `${task.id}.${attempt.attempt}`);
+        await mkdir(taskDir, { recursive: true });
+        try {
+          const base = {
+            type: 'map' as const,
+            taskId: `${task.id}.${attempt.attempt}`,
+            combinerPath,
+            reducers: spec.reducers,
+            budgetBytes: Math.max(16 * MIB, Math.floor(spec.memoryBytes / 4)),
+            spillDir: taskDir,
+            logPath: logOf(task, attempt.attempt),
+          };
+          if (modules.mapper !== null) {
+            const local = await store.localPath(input.bucket, input.key);
+            let message: MapTaskMessage;
+            const transfer: ArrayBuffer[] = [];
+            if (local !== null) {
+              message = {
+                ...base,
+                map: { kind: 'module', path: modules.mapper },
+                input: { path: local, start: input.start, end: input.end },
+              };
+            } else {
+              const bytes = await readRange(store, input.bucket, input.key, input.start, input.end);
+              const owned = new Uint8Array(bytes);
+              transfer.push(owned.buffer);
+              message = { ...base, map: { kind: 'module', path: modules.mapper }, input: { bytes: owned } };
+            }
+            return (await runPool(message, transfer, attemptSignal)) as Extract<
+              TaskReply,
+              { type: 'map-done' }
+            >;
+          }
+          const pairs = await runProcessMap({
+            store,
+            executor: deps.executor(spec.executor),
+            spec,
+            input,
+            taskDir,
+            taskId: `${job.id}-${task.id}.${attempt.attempt}`,
+            logPath: base.logPath,
+            signal: attemptSignal,
+          });
+          const message: MapTaskMessage = {
+            ...base,
+            // The Python runner has already combined with the reducer, as MARLA does.
+            combinerPath: spec.mapper.kind === 'python' ? null : combinerPath,
+            map: { kind: spec.mapper.kind === 'python' ? 'python-pairs' : 'streaming-pairs' },
+            input: { path: pairs, start: 0, end: (await stat(pairs)).size },
+          };
+          return (await runPool(message, [], attemptSignal)) as Extract<TaskReply, { type: 'map-done' }>;
+        } finally {
+          await rm(taskDir, { recursive: true, force: true });
+        }
+      },
+      onSuccess: async (task, reply) => {
+        const outputs = new Map<number, string>();
+        let records = 0;
+        for (const [partition, bytes] of reply.partitions.entries()) {
+          records += reply.records[partition] ?? 0;
+          if (bytes.byteLength === 0) continue;
+          const key = `${job.id}/${task.id}/part-${partition}`;
+          intermediate.push(key);
+          await store.put(
+            INTERMEDIATE_BUCKET,
+            key,
+            Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+            {
+              contentType: 'application/octet-stream',
+              principal: mapreducePrincipal(spec.name),
+            },
+          );
+          outputs.set(partition, key);
+        }
+        task.records = records;
+        mapOutputs.set(task.id, outputs);
+        const input = mapInputs.get(task.id) as MapInput;
+        job.progress.mapsDone++;
+        job.progress.bytesRead += input.end - input.start;
+        deps.changed();
+      },
+    });
+
+    set({ state: 'reducing' });
+    const outDir = join(workDir, 'out');
+    const runDir = join(workDir, 'runs');
+    await Promise.all([mkdir(outDir, { recursive: true }), mkdir(runDir, { recursive: true })]);
+    const outFiles = new Map<number, string>();
+    await runTasks<string>({
+      tasks: reduceTasks,
+      slots: workers,
+      maxAttempts: spec.maxAttempts,
+      speculative: spec.speculative,
+      signal,
+      run: async (task, attempt, attemptSignal) => {
+        const partition = task.partition as number;
+        const runs: string[] = [];
+        for (const mapTask of tasks) {
+          const key = mapOutputs.get(mapTask.id)?.get(partition);
+          if (key !== undefined)
+            runs.push(await localRun(store, INTERMEDIATE_BUCKET, key, runDir, key.replace(/\//g, '_')));
+        }
+        const taskDir = join(workDir, `${task.id}.${attempt.attempt}`);
+        await mkdir(taskDir, { recursive: true });
+        const outPath = join(outDir, `${task.id}.${attempt.attempt}`);
+        const logPath = logOf(task, attempt.attempt);
+        const taskId = `${task.id}.${attempt.attempt}`;
+        try {
+          if (modules.reducer !== null) {
+            await runPool(
+              {
+                type: 'reduce',
+                taskId,
+                mode: { kind: 'module', path: modules.reducer },
+                runs,
+                spillDir: taskDir,
+                outPath,
+                logPath,
+              },
+              [],
+              attemptSignal,
+            );
+          } else {
+            const merged = join(taskDir, 'merged');
+            await runPool(
+              {
+                type: 'reduce',
+                taskId,
+                mode: { kind: 'lines' },
+                runs,
+                spillDir: taskDir,
+                outPath: merged,
+                logPath,
+              },
+              [],
+              attemptSignal,
+            );
+            await runProcessReduce({
+              executor: deps.executor(spec.executor),
+              spec,
+              merged,
+              outPath,
+              taskDir,
+              taskId: `${job.id}-${taskId}`,
+              logPath,
+              signal: attemptSignal,
+            });
+          }
+          return outPath;
+        } finally {
+          await rm(taskDir, { recursive: true, force: true });
+        }
+      },
+      onSuccess: (task, outPath) => {
+        outFiles.set(task.partition as number, outPath);
+        job.progress.reducesDone++;
+        deps.changed();
+      },
+    });
+
+    set({ state: 'writing' });
+    const outputs = await writeOutputs(spec, job, outFiles, store);
+    set({ state: 'succeeded', outputs, finishedMs: Date.now() });
+  } catch (error) {
+    if (signal.aborted) {
+      set({
+        state: 'cancelled',
+        finishedMs: Date.now(),
+        error: { message: 'the job was cancelled', task: null, log: null },
+      });
+    } else if (error instanceof TaskFailedError) {
+      const log = await readFile(join(logDir, `${error.task.id}.${error.attempt.attempt}.log`), 'utf8').catch(
+        () => '',
+      );
+      set({
+        state: 'failed',
+        finishedMs: Date.now(),
+        error: { message: error.message, task: error.task.id, log: log.slice(-64 * 1024) },
+      });
+    } else {
+      deps.logger.warn({ err: error, job: job.id }, 'mapreduce job failed');
+      set({
+        state: 'failed',
+        finishedMs: Date.now(),
+        error: { message: error instanceof Error ? error.message : String(error), task: null, log: null },
+      });
+    }
+  } finally {
+    await pool?.close();
+    await Promise.all(
+      intermediate.map((key) => store.delete(INTERMEDIATE_BUCKET, key).catch(() => undefined)),
+    );
+    await rm(workDir, { recursive: true, force: true });
+    deps.changed();
+  }
+}
+
+function newTask(id: string, kind: 'map' | 'reduce', where: Partial<TaskRecord>): TaskRecord {
+  return {
+    id,
+    kind,
+    state: 'pending',
+    object: null,
+    start: null,
+    end: null,
+    partition: null,
+    attempts: [],
+    winner: null,
+    records: 0,
+    ...where,
+  };
+}
+
+/** The objects a job reads: its one key, or every object under its prefix (folder markers skipped). */
+async function listInputs(spec: MapReduceSpec, store: ObjectStore): Promise<{ key: string; size: number }[]> {
+  if (spec.inputKey !== null) {
+    const info = await store.head(spec.input.bucket, spec.inputKey);
+    return [{ key: info.key, size: info.size }];
+  }
+  const objects: { key: string; size: number }[] = [];
+  let startAfter: string | undefined;
+  for (;;) {
+    const page = await store.list(spec.input.bucket, { prefix: spec.input.prefix, startAfter });
+    for (const object of page.objects) {
+      if (object.key.endsWith('/') && object.size === 0) continue;
+      objects.push({ key: object.key, size: object.size });
+    }
+    if (!page.isTruncated || page.nextStartAfter === null) break;
+    startAfter = page.nextStartAfter;
+  }
+  return objects;
+}
+
+/** Uploads the reducers' files (one object each, or one merged object) and the manifest. */
+async function writeOutputs(
+  spec: MapReduceSpec,
+  job: JobRecord,
+  outFiles: Map<number, string>,
+  store: ObjectStore,
+): Promise<string[]> {
+  const principal = mapreducePrincipal(spec.name);
+  const prefix = spec.output.prefix === '' ? '' : `${spec.output.prefix}/`;
+  const files = [...outFiles.entries()].sort((a, b) => a[0] - b[0]).map(([, path]) => path);
+  const parts: { key: string; bytes: number }[] = [];
+  if (spec.outputMode === 'merged') {
+    const key = `${prefix}results`;
+    const body = Readable.from(
+      (async function* () {
+        for (const file of files) yield* createReadStream(file);
+      })(),
+    );
+    const info = await store.put(spec.output.bucket, key, body, {
+      contentType: 'text/plain; charset=utf-8',
+      principal,
+    });
+    parts.push({ key, bytes: info.size });
+  } else {
+    for (const [index, file] of files.entries()) {
+      const key = `${prefix}part-r-${String(index).padStart(5, '0')}`;
+      await uploadFile(store, spec.output.bucket, key, file, principal);
+      parts.push({ key, bytes: (await stat(file)).size });
+    }
+  }
+  const manifest = {
+    job: job.id,
+    name: spec.name,
+    input: job.input,
+    reducers: spec.reducers,
+    outputMode: spec.outputMode,
+    parts,
+    progress: job.progress,
+    finishedAt: new Date().toISOString(),
+  };
+  const manifestKey = `${prefix}_manifest.json`;
+  await store.put(spec.output.bucket, manifestKey, Buffer.from(JSON.stringify(manifest, null, 2) + '\n'), {
+    contentType: 'application/json',
+    principal,
+  });
+  return [
+    ...parts.map((part) => `${spec.output.bucket}/${part.key}`),
+    `${spec.output.bucket}/${manifestKey}`,
+  ];
+}
+
+/** Worker threads by default: one per core. */
+export function defaultWorkers(): number {
+  return availableParallelism();
+}

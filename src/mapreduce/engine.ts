@@ -1,0 +1,304 @@
+/**
+ * @module mapreduce/engine
+ * The MapReduce engine of one server: jobs submitted through the API or started by an upload into the
+ * input of a deployed definition (from an FDL `mapreduce` section), their states kept in memory and in
+ * `<dataDir>/mapreduce/jobs/<id>/job.json` so that they survive a restart (a job cut short by one is
+ * reported failed), and the task logs.
+ */
+import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
+import { posix, join } from 'node:path';
+import type { Logger } from '../core/index.js';
+import { PlatformError, newId } from '../core/index.js';
+import type { Executor } from '../executors/index.js';
+import type { ObjectStore, StorageEvent } from '../storage/index.js';
+import { defaultWorkers, mapreducePrincipal, runJob } from './coordinator.js';
+import { jobSummary, type JobRecord, type MapReduceSpec } from './job-model.js';
+import { definitionFromJson, definitionToJson, type MapReduceDefinitionJson } from './spec-json.js';
+
+export interface MapReduceEngineOptions {
+  store: ObjectStore;
+  executor: (name: string) => Executor;
+  dataDir: string;
+  logger: Logger;
+  /** Worker threads per job. @default one per core */
+  workers?: number;
+}
+
+interface ActiveJob {
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+/** Finished jobs kept in memory (older ones stay on disk until removed). */
+const MAX_KEPT_JOBS = 500;
+
+export class MapReduceEngine {
+  private readonly jobs = new Map<string, JobRecord>();
+  private readonly active = new Map<string, ActiveJob>();
+  private readonly definitions = new Map<string, MapReduceSpec>();
+  private readonly saveTimers = new Map<string, NodeJS.Timeout>();
+  private readonly root: string;
+  private closed = false;
+
+  private constructor(private readonly options: MapReduceEngineOptions) {
+    this.root = join(options.dataDir, 'mapreduce');
+  }
+
+  /** Creates the engine and loads deployed definitions and past jobs. */
+  static async create(options: MapReduceEngineOptions): Promise<MapReduceEngine> {
+    const engine = new MapReduceEngine(options);
+    await engine.load();
+    return engine;
+  }
+
+  private get jobRoot(): string {
+    return join(this.root, 'jobs');
+  }
+
+  private get definitionFile(): string {
+    return join(this.root, 'definitions.json');
+  }
+
+  private async load(): Promise<void> {
+    await mkdir(this.jobRoot, { recursive: true, mode: 0o700 });
+    try {
+      const stored = JSON.parse(await readFile(this.definitionFile, 'utf8')) as MapReduceDefinitionJson[];
+      for (const json of stored) {
+        const spec = definitionFromJson(json);
+        this.definitions.set(spec.name, spec);
+      }
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+    for (const id of await readdir(this.jobRoot)) {
+      try {
+        const job = JSON.parse(await readFile(join(this.jobRoot, id, 'job.json'), 'utf8')) as JobRecord;
+        if (!['succeeded', 'failed', 'cancelled'].includes(job.state)) {
+          job.state = 'failed';
+          job.error = { message: 'the server stopped while the job ran', task: null, log: null };
+          await this.save(job);
+        }
+        this.jobs.set(job.id, job);
+      } catch {
+        // A folder without a readable record: a job that never got going.
+      }
+    }
+  }
+
+  /** Starts a job; resolves with its record as soon as it is queued. */
+  submit(spec: MapReduceSpec, trigger = 'api'): JobRecord {
+    if (this.closed) throw new PlatformError('UNAVAILABLE', 'the MapReduce engine is shutting down');
+    const id = `mr-${newId()}`;
+    const input =
+      spec.inputKey !== null
+        ? `${spec.input.bucket}/${spec.inputKey}`
+        : `${spec.input.bucket}/${spec.input.prefix}`;
+    const job: JobRecord = {
+      id,
+      name: spec.name,
+      state: 'pending',
+      createdMs: Date.now(),
+      finishedMs: null,
+      trigger,
+      input,
+      output: spec.output.prefix === '' ? spec.output.bucket : `${spec.output.bucket}/${spec.output.prefix}`,
+      reducers: spec.reducers,
+      chunkBytes: spec.chunkBytes ?? 0,
+      progress: {
+        mapsTotal: 0,
+        mapsDone: 0,
+        bytesTotal: 0,
+        bytesRead: 0,
+        reducesTotal: spec.reducers,
+        reducesDone: 0,
+      },
+      tasks: [],
+      outputs: [],
+      error: null,
+    };
+    this.jobs.set(id, job);
+    this.trim();
+    const controller = new AbortController();
+    const jobDir = join(this.jobRoot, id);
+    const done = (async () => {
+      await mkdir(jobDir, { recursive: true, mode: 0o700 });
+      await runJob(
+        spec,
+        job,
+        {
+          store: this.options.store,
+          executor: this.options.executor,
+          logger: this.options.logger,
+          jobDir,
+          workers: this.options.workers ?? defaultWorkers(),
+          changed: () => this.scheduleSave(job),
+        },
+        controller.signal,
+      );
+    })()
+      .catch((error: unknown) => {
+        this.options.logger.error({ err: error, job: id }, 'mapreduce job crashed');
+        job.state = 'failed';
+        job.error = {
+          message: error instanceof Error ? error.message : String(error),
+          task: null,
+          log: null,
+        };
+      })
+      .finally(async () => {
+        this.active.delete(id);
+        const timer = this.saveTimers.get(id);
+        if (timer) clearTimeout(timer);
+        this.saveTimers.delete(id);
+        await this.save(job).catch(() => undefined);
+      });
+    this.active.set(id, { controller, done });
+    return job;
+  }
+
+  private trim(): void {
+    if (this.jobs.size <= MAX_KEPT_JOBS) return;
+    for (const [id] of this.jobs) {
+      if (this.jobs.size <= MAX_KEPT_JOBS) break;
+      if (!this.active.has(id)) this.jobs.delete(id);
+    }
+  }
+
+  private scheduleSave(job: JobRecord): void {
+    if (this.saveTimers.has(job.id)) return;
+    this.saveTimers.set(
+      job.id,
+      setTimeout(() => {
+        this.saveTimers.delete(job.id);
+        void this.save(job).catch(() => undefined);
+      }, 500),
+    );
+  }
+
+  private async save(job: JobRecord): Promise<void> {
+    const dir = join(this.jobRoot, job.id);
+    await mkdir(dir, { recursive: true });
+    const temp = join(dir, 'job.json.tmp');
+    await writeFile(temp, JSON.stringify(job));
+    await rename(temp, join(dir, 'job.json'));
+  }
+
+  get(id: string): JobRecord {
+    const job = this.jobs.get(id);
+    if (!job) throw new PlatformError('JOB_NOT_FOUND', `no MapReduce job "${id}"`);
+    return job;
+  }
+
+  /** Jobs, newest first, without their tasks. */
+  list(): ReturnType<typeof jobSummary>[] {
+    return [...this.jobs.values()].sort((a, b) => b.createdMs - a.createdMs).map(jobSummary);
+  }
+
+  /** Resolves when the job has ended. */
+  async wait(id: string): Promise<JobRecord> {
+    const job = this.get(id);
+    await this.active.get(id)?.done;
+    return job;
+  }
+
+  cancel(id: string): JobRecord {
+    const job = this.get(id);
+    this.active.get(id)?.controller.abort();
+    return job;
+  }
+
+  /** Deletes a finished job's record and logs. */
+  async remove(id: string): Promise<void> {
+    this.get(id);
+    if (this.active.has(id))
+      throw new PlatformError('CONFLICT', `job "${id}" is still running; cancel it first`);
+    this.jobs.delete(id);
+    await rm(join(this.jobRoot, id), { recursive: true, force: true });
+  }
+
+  /** The log of a task's attempt (the last one by default). */
+  async taskLog(id: string, taskId: string, attempt?: number): Promise<string> {
+    const job = this.get(id);
+    const task = job.tasks.find((candidate) => candidate.id === taskId);
+    if (!task) throw new PlatformError('NOT_FOUND', `job "${id}" has no task "${taskId}"`);
+    const number = attempt ?? task.attempts.length;
+    if (!Number.isInteger(number) || number < 1 || number > task.attempts.length)
+      throw new PlatformError('NOT_FOUND', `task "${taskId}" has no attempt ${String(number)}`);
+    try {
+      return await readFile(join(this.jobRoot, id, 'logs', `${taskId}.${number}.log`), 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return '';
+      throw error;
+    }
+  }
+
+  /** Deploys (or replaces) a definition: uploads into its input start a job over the uploaded object. */
+  async saveDefinition(spec: MapReduceSpec): Promise<{ created: boolean }> {
+    const created = !this.definitions.has(spec.name);
+    this.definitions.set(spec.name, spec);
+    await this.options.store.ensureBucket(spec.input.bucket);
+    await this.options.store.ensureBucket(spec.output.bucket);
+    await this.persistDefinitions();
+    return { created };
+  }
+
+  async deleteDefinition(name: string): Promise<void> {
+    if (!this.definitions.delete(name))
+      throw new PlatformError('NOT_FOUND', `no MapReduce definition "${name}"`);
+    await this.persistDefinitions();
+  }
+
+  getDefinition(name: string): MapReduceSpec {
+    const spec = this.definitions.get(name);
+    if (!spec) throw new PlatformError('NOT_FOUND', `no MapReduce definition "${name}"`);
+    return spec;
+  }
+
+  listDefinitions(): MapReduceSpec[] {
+    return [...this.definitions.values()].sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  private async persistDefinitions(): Promise<void> {
+    await mkdir(this.root, { recursive: true, mode: 0o700 });
+    const temp = `${this.definitionFile}.tmp`;
+    await writeFile(temp, JSON.stringify(this.listDefinitions().map(definitionToJson)), { mode: 0o600 });
+    await rename(temp, this.definitionFile);
+  }
+
+  /**
+   * The storage hook: a created object inside a definition's input starts a job over that object, with
+   * its output in `<output>/<object name without extension>/` (MARLA's layout). Called inside the store's
+   * transaction, so the job starts once the current call stack is done.
+   */
+  readonly onStorageEvent = (event: StorageEvent): void => {
+    if (!event.name.startsWith('ObjectCreated') || this.closed) return;
+    for (const spec of this.definitions.values()) {
+      if (spec.input.bucket !== event.bucket) continue;
+      if (spec.input.prefix !== '' && !event.key.startsWith(`${spec.input.prefix}/`)) continue;
+      if (event.principal === mapreducePrincipal(spec.name)) continue;
+      if (event.key.endsWith('/')) continue;
+      const base = posix.basename(event.key).replace(/\.[^.]*$/, '') || 'input';
+      const outPrefix = spec.output.prefix === '' ? base : `${spec.output.prefix}/${base}`;
+      const jobSpec: MapReduceSpec = {
+        ...spec,
+        inputKey: event.key,
+        output: { bucket: spec.output.bucket, prefix: outPrefix },
+      };
+      setImmediate(() => {
+        try {
+          this.submit(jobSpec, `${event.bucket}/${event.key}`);
+        } catch (error) {
+          this.options.logger.warn({ err: error, definition: spec.name }, 'could not start a MapReduce job');
+        }
+      });
+    }
+  };
+
+  /** Cancels running jobs and waits for them to end. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const job of this.active.values()) job.controller.abort();
+    await Promise.allSettled([...this.active.values()].map((job) => job.done));
+    for (const timer of this.saveTimers.values()) clearTimeout(timer);
+  }
+}

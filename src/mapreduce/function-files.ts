@@ -1,0 +1,149 @@
+/**
+ * @module mapreduce/function-files
+ * User function files: their kind from name and content, and their form on disk. JS modules are written
+ * where worker threads import them (TypeScript is transpiled first); Python and executables are copied into
+ * each process task's work folder.
+ */
+import { chmod, writeFile } from 'node:fs/promises';
+import { extname, join } from 'node:path';
+import { PlatformError } from '../core/index.js';
+import type { FunctionKind, FunctionSource } from './job-model.js';
+
+const JS_EXTENSIONS = new Set(['.js', '.mjs', '.cjs', '.ts', '.mts', '.cts']);
+const TS_EXTENSIONS = new Set(['.ts', '.mts', '.cts']);
+
+/**
+ * The kind of a function file: JS/TS modules by extension; a `.py` file defining MARLA's `mapper(chunk)`
+ * or `reducer(pairs)` is a Python function; anything else is an executable in Hadoop Streaming style.
+ */
+export function functionKind(fileName: string, content: Buffer): FunctionKind {
+  const extension = extname(fileName).toLowerCase();
+  if (JS_EXTENSIONS.has(extension)) return 'js';
+  if (extension === '.py' && /^def\s+(mapper|reducer)\s*\(/m.test(content.toString('utf8'))) return 'python';
+  return 'executable';
+}
+
+/** Writes a JS/TS module where worker threads can import it; returns its path. */
+export async function writeJsModule(source: FunctionSource, dir: string, role: string): Promise<string> {
+  const extension = extname(source.fileName).toLowerCase();
+  let text = source.content.toString('utf8');
+  let esm = /^\s*(export|import)\s/m.test(text) || extension === '.mjs' || extension === '.mts';
+  if (TS_EXTENSIONS.has(extension)) {
+    text = await transpileTypeScript(text, source.fileName);
+    esm = true;
+  }
+  if (extension === '.cjs') esm = false;
+  const path = join(dir, `${role}${esm ? '.mjs' : '.cjs'}`);
+  await writeFile(path, text);
+  return path;
+}
+
+async function transpileTypeScript(text: string, fileName: string): Promise<string> {
+  let ts: typeof import('typescript');
+  try {
+    ts = (await import('typescript')).default;
+  } catch {
+    throw new PlatformError(
+      'VALIDATION_FAILED',
+      `${fileName}: TypeScript functions need the "typescript" package on the server; write the function in JavaScript`,
+    );
+  }
+  const result = ts.transpileModule(text, {
+    fileName,
+    reportDiagnostics: true,
+    compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+  });
+  const errors = result.diagnostics ?? [];
+  if (errors.length > 0) {
+    const first = errors[0];
+    const message = first ? ts.flattenDiagnosticMessageText(first.messageText, '\n') : 'syntax error';
+    throw new PlatformError('VALIDATION_FAILED', `${fileName}: ${message}`);
+  }
+  return result.outputText;
+}
+
+/** Writes a process function into a task's folder (executable); returns its path. */
+export async function writeProcessFunction(
+  source: FunctionSource,
+  dir: string,
+  role: string,
+): Promise<string> {
+  const path = join(dir, source.kind === 'python' ? `${role}.py` : role);
+  await writeFile(path, source.content);
+  await chmod(path, 0o755);
+  return path;
+}
+
+/** Quotes a path for /bin/sh. */
+export function shellQuote(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * The program that runs MARLA-style Python functions unchanged: `mapper(chunk)` gets the chunk as text
+ * and returns `(key, value)` pairs, which are sorted and combined with `reducer(pairs)` as MARLA does;
+ * `reducer(pairs)` gets sorted `[key, value]` pairs in batches bounded in size, a key's running result
+ * carried into the next batch when its values span batches (MARLA's iterative merge-reduce).
+ */
+export const MARLA_RUNNER = String.raw`
+import importlib.util, json, sys
+
+def load(path):
+    spec = importlib.util.spec_from_file_location("user_functions", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["user_functions"] = module
+    spec.loader.exec_module(module)
+    return module
+
+def enc(x):
+    return json.dumps(x, ensure_ascii=False, separators=(",", ":"))
+
+def text(x):
+    return x if isinstance(x, str) else enc(x)
+
+def run_map(functions, chunk_path, out_path):
+    module = load(functions)
+    with open(chunk_path, "rb") as f:
+        chunk = f.read().decode("utf-8")
+    pairs = sorted(module.mapper(chunk), key=lambda pair: pair[0])
+    if hasattr(module, "reducer"):
+        pairs = module.reducer(pairs)
+    with open(out_path, "w", encoding="utf-8") as out:
+        for k, v in pairs:
+            out.write(enc(k) + "\t" + enc(v) + "\n")
+
+def run_reduce(functions, merged_path, out_path, budget):
+    module = load(functions)
+    carry = []
+    batch = []
+    size = 0
+    previous = None
+    with open(merged_path, "r", encoding="utf-8", newline="\n") as f, open(out_path, "w", encoding="utf-8") as out:
+        def flush(keep_key):
+            result = module.reducer(carry + batch)
+            kept = []
+            for k, v in result:
+                if keep_key is not None and enc(k) == keep_key:
+                    kept.append([k, v])
+                else:
+                    out.write(text(k) + "\t" + text(v) + "\n")
+            return kept
+        for line in f:
+            key_text, _, value_text = line.rstrip("\n").partition("\t")
+            if size >= budget and batch:
+                carry = flush(key_text if key_text == previous else None)
+                batch = []
+                size = 0
+            batch.append([json.loads(key_text), json.loads(value_text)])
+            size += len(line)
+            previous = key_text
+        if batch or carry:
+            flush(None)
+
+if __name__ == "__main__":
+    mode = sys.argv[1]
+    if mode == "map":
+        run_map(sys.argv[2], sys.argv[3], sys.argv[4])
+    else:
+        run_reduce(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]))
+`;

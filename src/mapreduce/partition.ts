@@ -1,0 +1,22 @@
+/**
+ * @module mapreduce/partition
+ * Which reducer a key goes to: a real hash of the key's UTF-8 bytes (32-bit FNV-1a, then a murmur3
+ * finaliser to spread the low bits) modulo the number of reducers. MARLA split keys by their first character,
+ * which sends most real keys to a few reducers and drops non-Latin ones; a hash balances any key set.
+ */
+
+/** The reducer (0 ≤ r < reducers) of a key given as bytes. */
+export function partitionOf(key: Buffer, reducers: number): number {
+  if (reducers <= 1) return 0;
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    hash ^= key[i] as number;
+    hash = Math.imul(hash, 0x01000193);
+  }
+  hash ^= hash >>> 16;
+  hash = Math.imul(hash, 0x85ebca6b);
+  hash ^= hash >>> 13;
+  hash = Math.imul(hash, 0xc2b2ae35);
+  hash ^= hash >>> 16;
+  return (hash >>> 0) % reducers;
+}
