@@ -28,6 +28,7 @@ import {
   loadSecretBox,
   withStorageQuotas,
 } from './auth/index.js';
+import { MapReduceEngine } from './mapreduce/index.js';
 
 export interface Platform {
   /** Base URL of the REST API, e.g. http://127.0.0.1:8080 */
@@ -91,16 +92,21 @@ export async function startPlatform(config: NubesConfig, logger: Logger): Promis
     });
     const queue = new JobQueue(db, clock, `${process.pid}-${newId()}`);
     let dispatcher: Dispatcher | null = null;
+    let mapreduce: MapReduceEngine | null = null;
+    const triggerServices = createTriggerHook({
+      registry,
+      queue,
+      region: config.region,
+      onEnqueued: () => dispatcher?.wake(),
+    });
     const store = await createFsObjectStore({
       db,
       rootDir: join(config.dataDir, 'objects'),
       // wake() only schedules a pass (setImmediate), which runs after the upload's transaction commits.
-      onEvent: createTriggerHook({
-        registry,
-        queue,
-        region: config.region,
-        onEnqueued: () => dispatcher?.wake(),
-      }),
+      onEvent: (event) => {
+        triggerServices(event);
+        mapreduce?.onStorageEvent(event);
+      },
       clock,
     });
     closers.push(() => store.close());
@@ -120,6 +126,15 @@ export async function startPlatform(config: NubesConfig, logger: Logger): Promis
         throw new PlatformError('EXECUTOR_UNAVAILABLE', `no executor named "${name}" on this server`);
       return found;
     };
+
+    const mapreduceEngine = await MapReduceEngine.create({
+      store,
+      executor,
+      dataDir: config.dataDir,
+      logger: logger.child({ component: 'mapreduce' }),
+    });
+    mapreduce = mapreduceEngine;
+    closers.push(() => mapreduceEngine.close());
 
     const runner = new JobRunner({ dataDir: config.dataDir, executor, logger, clock });
     await runner.cleanWorkRoot();
@@ -170,6 +185,7 @@ export async function startPlatform(config: NubesConfig, logger: Logger): Promis
       executor,
       executorNames: () => [...executors.keys()],
       auth: { authenticator, users, quotas, oidc },
+      mapreduce: mapreduceEngine,
     });
     await app.listen({ port: config.port, host: config.host });
     closers.push(() => app.close());

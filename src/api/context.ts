@@ -6,6 +6,7 @@ import type { Clock, Logger, NubesConfig } from '../core/index.js';
 import type { ConcurrencyLimiter, Dispatcher, JobQueue, ServiceRegistry } from '../events/index.js';
 import type { Executor } from '../executors/executor.js';
 import type { JobRunner } from '../executors/job-runner.js';
+import type { MapReduceEngine } from '../mapreduce/index.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { ApiAuth } from './context-auth.js';
 
@@ -27,4 +28,6 @@ export interface ApiContext {
   executorNames: () => string[];
   /** Authentication, users, quotas. */
   auth: ApiAuth;
+  /** The MapReduce engine (absent: /system/mapreduce answers UNAVAILABLE). */
+  mapreduce?: MapReduceEngine;
 }

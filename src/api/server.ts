@@ -9,6 +9,7 @@ import { installErrorHandler } from './error-handler.js';
 import { bucketRoutes } from './routes/buckets.js';
 import { invokeRoutes } from './routes/invoke.js';
 import { logRoutes } from './routes/logs.js';
+import { mapreduceRoutes } from './routes/mapreduce.js';
 import { serviceRoutes } from './routes/services.js';
 import { systemRoutes } from './routes/system.js';
 import { userRoutes } from './routes/users.js';
@@ -35,6 +36,7 @@ export function createApiServer(ctx: ApiContext): FastifyInstance {
   logRoutes(app, ctx);
   bucketRoutes(app, ctx);
   userRoutes(app, ctx);
+  mapreduceRoutes(app, ctx);
   void app.register((scope, _options, done) => {
     invokeRoutes(scope, ctx);
     done();

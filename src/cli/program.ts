@@ -9,6 +9,7 @@ import type { CommandContext } from './command-context.js';
 import { registerApplyCommands } from './commands/apply.js';
 import { registerClusterCommands } from './commands/cluster.js';
 import { registerFdlCommands } from './commands/fdl.js';
+import { registerMapReduceCommands } from './commands/mapreduce.js';
 import { registerServerCommand } from './commands/server.js';
 import { registerServiceCommands } from './commands/service.js';
 import { registerServiceFileCommands } from './commands/service-files.js';
@@ -40,6 +41,7 @@ export function createProgram(ctx: CommandContext): Command {
   registerServiceCommands(service, ctx);
   registerServiceLogCommands(service, ctx);
   registerServiceFileCommands(service, ctx);
+  registerMapReduceCommands(program, ctx);
   return program;
 }
 

@@ -1,0 +1,129 @@
+/**
+ * MapReduce through the real server process: a deployed definition runs when a file is uploaded through
+ * the S3 endpoint and its output appears in the bucket; `nubes mapreduce run` runs a job ad hoc; job and
+ * task states are served under /system/mapreduce.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runCli, startServer, waitFor, type ServerProcess } from '../support/server-process.js';
+import { getText, putText, s3For } from '../support/s3-client.js';
+
+let server: ServerProcess;
+let dir: string;
+
+const WORD_COUNT = `
+export function map(chunk, emit) {
+  for (const word of chunk.toString().split(/\\s+/)) if (word) emit(word, 1);
+}
+export function reduce(word, counts, emit) {
+  let sum = 0;
+  for (const count of counts) sum += count;
+  emit(word, sum);
+}
+`;
+
+before(async () => {
+  server = await startServer();
+  dir = await mkdtemp(join(tmpdir(), 'nubes-mr-e2e-'));
+});
+after(async () => {
+  await server.cleanup();
+  await rm(dir, { recursive: true, force: true });
+});
+
+test('an upload into a definition input runs the job; the output appears in the bucket', async () => {
+  const deployed = await server.api('/system/mapreduce/definitions/wordcount', {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      input: 'corpus/in',
+      output: 'corpus/out',
+      mapper: { file_name: 'wc.mjs', content: Buffer.from(WORD_COUNT).toString('base64') },
+      reducer: { file_name: 'wc.mjs', content: Buffer.from(WORD_COUNT).toString('base64') },
+      reducers: 1,
+      output_mode: 'merged',
+    }),
+  });
+  assert.equal(deployed.status, 201, await deployed.text());
+  const s3 = await s3For(server);
+  await putText(s3, 'corpus', 'in/book.txt', 'b a\nc a b\na\n');
+  const result = await waitFor(
+    () => getText(s3, 'corpus', 'out/book/results'),
+    30_000,
+    'corpus/out/book/results',
+  );
+  assert.equal(result, 'a\t3\nb\t2\nc\t1\n');
+  const manifest = JSON.parse((await getText(s3, 'corpus', 'out/book/_manifest.json')) ?? '{}') as {
+    job: string;
+  };
+  const job = (await (await server.api(`/system/mapreduce/jobs/${manifest.job}`)).json()) as {
+    state: string;
+    trigger: string;
+    tasks: { id: string; state: string }[];
+  };
+  assert.equal(job.state, 'succeeded');
+  assert.equal(job.trigger, 'corpus/in/book.txt');
+  assert.deepEqual(
+    job.tasks.map((task) => task.state),
+    ['succeeded', 'succeeded'],
+  );
+  const unauthenticated = await fetch(`${server.apiUrl}/system/mapreduce/jobs`);
+  assert.equal(unauthenticated.status, 401);
+});
+
+test('nubes mapreduce run: a streaming job ad hoc, then status and logs of a failed job', async () => {
+  const s3 = await s3For(server);
+  const { CreateBucketCommand } = await import('@aws-sdk/client-s3');
+  await s3.send(new CreateBucketCommand({ Bucket: 'adhoc' }));
+  await putText(s3, 'adhoc', 'data.txt', 'x y\ny z\nz z\n');
+  const mapper = join(dir, 'mapper.sh');
+  const reducer = join(dir, 'reducer.sh');
+  await writeFile(mapper, `#!/bin/sh\ntr ' ' '\\n' | sed 's/$/\t1/'\n`);
+  await writeFile(reducer, `#!/bin/sh\nuniq -c | awk '{ print $2 "\\t" $1 }'\n`);
+  const env = server.cliEnv();
+  const run = await runCli(
+    [
+      'mapreduce',
+      'run',
+      '--input',
+      'adhoc/data.txt',
+      '--mapper',
+      mapper,
+      '--reducer',
+      reducer,
+      '--reducers',
+      '1',
+      '--chunk-size',
+      '4',
+      '--output',
+      'adhoc/out',
+    ],
+    env,
+  );
+  assert.equal(run.code, 0, run.stderr + run.stdout);
+  assert.match(run.stdout, /succeeded/);
+  assert.equal(await getText(s3, 'adhoc', 'out/part-r-00000'), 'x\t1\ny\t2\nz\t3\n');
+
+  const failing = join(dir, 'failing.sh');
+  await writeFile(failing, '#!/bin/sh\necho "mapper gave up" >&2\nexit 7\n');
+  const failed = await runCli(
+    ['mapreduce', 'run', '-i', 'adhoc/data.txt', '-m', failing, '-r', reducer],
+    env,
+  );
+  assert.equal(failed.code, 1);
+  assert.match(failed.stderr, /failed: task m-00000 failed after 3 attempt/);
+  assert.match(failed.stderr, /mapper gave up/);
+
+  const list = await runCli(['mapreduce', 'list'], env);
+  assert.equal(list.code, 0, list.stderr);
+  assert.match(list.stdout, /failed/);
+  const id = /(mr-[0-9a-f-]+)\s+adhoc\s+failed/.exec(list.stdout)?.[1];
+  assert.ok(id, list.stdout);
+  const status = await runCli(['mapreduce', 'status', id], env);
+  assert.match(status.stdout, /m-00000\s+failed/);
+  const logs = await runCli(['mapreduce', 'logs', id, 'm-00000', '--attempt', '1'], env);
+  assert.match(logs.stdout, /mapper gave up/);
+});
