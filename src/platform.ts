@@ -17,7 +17,7 @@ import {
 } from './events/index.js';
 import { createFsObjectStore } from './storage/index.js';
 import { createS3Server } from './s3api/index.js';
-import { createLocalExecutor } from './executors/index.js';
+import { createExecutor, createLocalExecutor, type ExecutorContext } from './executors/index.js';
 import type { Executor } from './executors/executor.js';
 import { JobRunner } from './executors/job-runner.js';
 import {
@@ -120,6 +120,32 @@ export async function startPlatform(config: NubesConfig, logger: Logger): Promis
     });
     closers.push(() => local.close());
     const executors = new Map<string, Executor>([[local.name, local]]);
+    const executorContext: ExecutorContext = {
+      dataDir: config.dataDir,
+      store,
+      logger: logger.child({ component: 'executor' }),
+    };
+    for (const [name, raw] of Object.entries(config.executors)) {
+      const created = await createExecutor(name, raw, executorContext);
+      closers.push(() => created.close());
+      executors.set(name, created);
+    }
+    if (!executors.has('container')) {
+      try {
+        const container = await createExecutor(
+          'container',
+          { maxConcurrentJobs: config.maxConcurrentJobs },
+          executorContext,
+        );
+        closers.push(() => container.close());
+        executors.set('container', container);
+      } catch (error) {
+        // Without an engine, container services still run: their scripts on the host, and deploying one
+        // warns that its image is not run.
+        logger.warn(`${(error as Error).message}; services with executor "container" run on the host`);
+        executors.set('container', local);
+      }
+    }
     const executor = (name: string): Executor => {
       const found = executors.get(name);
       if (!found)

@@ -56,6 +56,8 @@ export const ERROR_CODES = {
   EXECUTOR_UNAVAILABLE: { status: 503, kind: 'system', retryable: true },
   SANDBOX_UNAVAILABLE: { status: 500, kind: 'system', retryable: false },
   SPAWN_FAILED: { status: 500, kind: 'system', retryable: true },
+  IMAGE_UNAVAILABLE: { status: 422, kind: 'user', retryable: false },
+  SLURM_REJECTED: { status: 502, kind: 'system', retryable: true },
 } as const satisfies Record<string, { status: number; kind: ErrorKind; retryable: boolean }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

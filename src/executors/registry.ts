@@ -9,6 +9,7 @@ import { PlatformError } from '../core/index.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { Executor } from './executor.js';
 import { localExecutorConfigSchema } from './local/config-schema.js';
+import { podmanExecutorConfigSchema } from './podman/config-schema.js';
 
 /** What every executor gets from the platform besides its own configuration. */
 export interface ExecutorContext {
@@ -37,6 +38,13 @@ export const executorRegistry = {
     async create(config, context) {
       const { createLocalExecutor } = await import('./local/local-executor.js');
       return createLocalExecutor({ ...config, ...context });
+    },
+  }),
+  container: register({
+    configSchema: podmanExecutorConfigSchema,
+    async create(config, context) {
+      const { createPodmanExecutor } = await import('./podman/podman-executor.js');
+      return createPodmanExecutor({ ...config, store: context.store, logger: context.logger });
     },
   }),
 } as const;

@@ -10,6 +10,8 @@
  * - `max_retries`: retries after a failed attempt (whole number ≥ 0). @default 2, so 3 attempts in all
  * - `retry_backoff`: seconds before the first retry, doubling each time. @default 1
  * - `executor`: the executor that runs the service (`local`, `container`, `slurm`, …). @default 'local'
+ * - `network`: `none` or `host`, the network of container jobs. @default 'none'
+ * - `slurm`: `partition`, `account`, `qos`, `gres` and more sbatch `options` (`--name[=value]`) for Slurm jobs.
  */
 import { z } from 'zod';
 import { PlatformError } from '../core/index.js';
@@ -235,6 +237,23 @@ export const serviceJsonSchema = strictObject({
     text({
       pattern: /^[a-z][a-z0-9-]*$/,
       patternMessage: 'an executor name is a lower-case word such as "local" or "slurm"',
+    }),
+  ),
+  network: opt(choice(['none', 'host'] as const), { emptyIsAbsent: true }),
+  slurm: opt(
+    strictObject({
+      partition: optText(),
+      account: optText(),
+      qos: optText(),
+      gres: optText(),
+      options: opt(
+        z.array(
+          text({
+            pattern: /^--[a-z][a-z0-9-]*(=[^\n]*)?$/,
+            patternMessage: 'an sbatch option is written --name or --name=value',
+          }),
+        ),
+      ),
     }),
   ),
 });

@@ -35,6 +35,17 @@ export interface RetryPolicy {
   maxBackoffMs: number;
 }
 
+/** Where a service's jobs go on a Slurm cluster (Nubes addition `slurm`); null fields use the cluster's defaults. */
+export interface SlurmSpec {
+  partition: string | null;
+  account: string | null;
+  qos: string | null;
+  /** Generic resources beyond `enable_gpu` (`gpu:a100:2`), passed as `--gres`. */
+  gres: string | null;
+  /** More sbatch options, each `--name` or `--name=value`. */
+  options: string[];
+}
+
 export interface ServiceSpec {
   name: string;
   /** Container image; recorded, and run only by executors that run containers. */
@@ -58,6 +69,9 @@ export interface ServiceSpec {
   retry: RetryPolicy;
   /** `local` unless the FDL names another executor (Nubes addition `executor`). */
   executor: string;
+  /** Network of a container job: `none` unless the service asks for `host` (Nubes addition `network`). */
+  network: 'none' | 'host';
+  slurm: SlurmSpec;
   /** OSCAR visibility; enforced by the multi-tenancy work. @default private */
   visibility: 'private' | 'public' | 'restricted';
   allowedUsers: string[];

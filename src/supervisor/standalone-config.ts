@@ -59,6 +59,16 @@ const serviceSpecSchema = z.object({
     .object({ maxAttempts: z.number().int(), initialBackoffMs: z.number(), maxBackoffMs: z.number() })
     .default({ maxAttempts: 1, initialBackoffMs: 1000, maxBackoffMs: 60000 }),
   executor: z.string().default('local'),
+  network: z.enum(['none', 'host']).default('none'),
+  slurm: z
+    .object({
+      partition: z.string().nullable(),
+      account: z.string().nullable(),
+      qos: z.string().nullable(),
+      gres: z.string().nullable(),
+      options: z.array(z.string()),
+    })
+    .default({ partition: null, account: null, qos: null, gres: null, options: [] }),
   visibility: z.enum(['private', 'public', 'restricted']).default('private'),
   allowedUsers: z.array(z.string()).default([]),
   labels: z.record(z.string()).default({}),

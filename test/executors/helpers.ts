@@ -27,6 +27,8 @@ export function makeService(overrides: Partial<ServiceSpec> = {}): ServiceSpec {
     maxConcurrency: 0,
     retry: { maxAttempts: 1, initialBackoffMs: 1000, maxBackoffMs: 60000 },
     executor: 'local',
+    network: 'none',
+    slurm: { partition: null, account: null, qos: null, gres: null, options: [] },
     visibility: 'private',
     allowedUsers: [],
     labels: {},
