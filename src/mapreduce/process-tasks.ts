@@ -35,6 +35,8 @@ function taskService(spec: MapReduceSpec, script: string): ServiceSpec {
     maxConcurrency: 0,
     retry: { maxAttempts: 1, initialBackoffMs: 0, maxBackoffMs: 0 },
     executor: spec.executor,
+    network: 'none',
+    slurm: { partition: null, account: null, qos: null, gres: null, options: [] },
     visibility: 'private',
     allowedUsers: [],
     labels: {},
