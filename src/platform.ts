@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createApiServer } from './api/index.js';
+import { createApiServer, PlatformMetrics } from './api/index.js';
 import type { Logger, NubesConfig } from './core/index.js';
 import { PlatformError, systemClock, newId } from './core/index.js';
 import { openDatabase } from './state/index.js';
@@ -12,6 +12,7 @@ import {
   ConcurrencyLimiter,
   Dispatcher,
   JobQueue,
+  JobStats,
   ServiceRegistry,
   createTriggerHook,
 } from './events/index.js';
@@ -176,7 +177,15 @@ export async function startPlatform(config: NubesConfig, logger: Logger): Promis
     const activeDispatcher = dispatcher;
     closers.push(() => activeDispatcher.close());
 
+    const stats = new JobStats(db, clock);
+    stats.start();
+    closers.push(() => stats.close());
+    const metrics = new PlatformMetrics(stats);
+    const unsubscribeMetrics = queue.subscribe(metrics.onJobChange);
+    closers.push(unsubscribeMetrics);
+
     const s3 = createS3Server({
+      observe: metrics.observeS3Request,
       // Users' writes count against their storage quotas; the platform's own writes (outputs) do not.
       store: withStorageQuotas(store, quotas),
       region: config.region,
@@ -209,6 +218,8 @@ export async function startPlatform(config: NubesConfig, logger: Logger): Promis
       runner,
       store,
       executor,
+      stats,
+      metrics,
       executorNames: () => [...executors.keys()],
       auth: { authenticator, users, quotas, oidc },
       mapreduce: mapreduceEngine,

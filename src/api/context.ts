@@ -3,12 +3,13 @@
  * What the API routes need from the rest of the platform.
  */
 import type { Clock, Logger, NubesConfig } from '../core/index.js';
-import type { ConcurrencyLimiter, Dispatcher, JobQueue, ServiceRegistry } from '../events/index.js';
+import type { ConcurrencyLimiter, Dispatcher, JobQueue, JobStats, ServiceRegistry } from '../events/index.js';
 import type { Executor } from '../executors/executor.js';
 import type { JobRunner } from '../executors/job-runner.js';
 import type { MapReduceEngine } from '../mapreduce/index.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { ApiAuth } from './context-auth.js';
+import type { PlatformMetrics } from './metrics.js';
 
 export interface ApiContext {
   config: NubesConfig;
@@ -24,6 +25,10 @@ export interface ApiContext {
   runner: JobRunner;
   store: ObjectStore;
   executor: (name: string) => Executor;
+  /** Aggregates over jobs (dashboard charts, metrics). */
+  stats: JobStats;
+  /** Prometheus metrics of this server. */
+  metrics: PlatformMetrics;
   /** Names of the executors this server can use. */
   executorNames: () => string[];
   /** Authentication, users, quotas. */

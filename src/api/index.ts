@@ -1,2 +1,3 @@
 export * from './server.js';
 export * from './context.js';
+export { PlatformMetrics } from './metrics.js';

@@ -2,17 +2,34 @@
  * @module api/server
  * The REST API (fastify): OSCAR's paths and payloads, plus Nubes additions beside them.
  */
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { ApiContext } from './context.js';
 import { installAuthentication } from './auth.js';
+import { dashboardRoutes } from './dashboard.js';
 import { installErrorHandler } from './error-handler.js';
 import { bucketRoutes } from './routes/buckets.js';
+import { EventStreams } from './event-stream.js';
+import { collectRoutes, openApiRoutes } from './openapi.js';
+import { fdlRoutes } from './routes/fdl.js';
 import { invokeRoutes } from './routes/invoke.js';
+import { liveRoutes } from './routes/live.js';
 import { logRoutes } from './routes/logs.js';
 import { mapreduceRoutes } from './routes/mapreduce.js';
+import { observabilityRoutes } from './routes/observability.js';
 import { serviceRoutes } from './routes/services.js';
+import { storageRoutes } from './routes/storage.js';
 import { systemRoutes } from './routes/system.js';
 import { userRoutes } from './routes/users.js';
+
+const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/** The caller's `x-request-id` when it is a sane one (it ends up in logs), else a new UUID. */
+function requestIdOf(request: IncomingMessage): string {
+  const given = request.headers['x-request-id'];
+  return typeof given === 'string' && REQUEST_ID_PATTERN.test(given) ? given : randomUUID();
+}
 
 export function createApiServer(ctx: ApiContext): FastifyInstance {
   // Per-request lines only at debug level; errors and warnings always. (Typed as fastify's logger: the pino
@@ -28,7 +45,13 @@ export function createApiServer(ctx: ApiContext): FastifyInstance {
     requestTimeout: 0,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    // Every log line of a request carries its id (`reqId`); the answer names it too.
+    genReqId: requestIdOf,
   });
+  app.addHook('onRequest', async (request, reply) => {
+    void reply.header('x-request-id', request.id);
+  });
+  const routes = collectRoutes(app);
   installErrorHandler(app);
   installAuthentication(app, ctx.auth.authenticator);
   systemRoutes(app, ctx);
@@ -41,5 +64,11 @@ export function createApiServer(ctx: ApiContext): FastifyInstance {
     invokeRoutes(scope, ctx);
     done();
   });
+  fdlRoutes(app, ctx);
+  liveRoutes(app, ctx, new EventStreams(app));
+  storageRoutes(app, ctx);
+  observabilityRoutes(app, ctx);
+  openApiRoutes(app, ctx, routes);
+  dashboardRoutes(app);
   return app;
 }

@@ -4,3 +4,4 @@ export * from './service-registry.js';
 export * from './trigger.js';
 export * from './concurrency-limiter.js';
 export * from './dispatcher.js';
+export * from './job-stats.js';

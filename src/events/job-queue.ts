@@ -49,6 +49,28 @@ export interface JobOutcome {
   finishedMs: number;
 }
 
+/** What happened to a job, as told to `JobQueue.subscribe` listeners. */
+export type JobChangeType =
+  | 'enqueued'
+  | 'started'
+  | 'retrying'
+  | 'finished'
+  | 'recovered'
+  | 'requeued'
+  | 'cancelled'
+  | 'redriven'
+  | 'deleted';
+
+export interface JobChange {
+  type: JobChangeType;
+  id: string;
+  service: string;
+  /** The job after the change; null for `deleted` and `enqueued`. */
+  job: JobRecord | null;
+}
+
+export type JobChangeListener = (change: JobChange) => void;
+
 export interface RetryTiming {
   initialBackoffMs: number;
   maxBackoffMs: number;
@@ -107,6 +129,8 @@ export class JobQueue {
   private seq: number;
   /** Prepared once per SQL text: preparing costs more than running these small statements. */
   private readonly statements = new Map<string, Statement>();
+  private readonly listeners = new Set<JobChangeListener>();
+  private pendingChanges: JobChange[] = [];
 
   constructor(
     private readonly db: Db,
@@ -141,10 +165,46 @@ export class JobQueue {
     return prepared;
   }
 
+  /**
+   * Calls `listener` after each change of a job (dashboards, metrics). Changes are delivered in a microtask,
+   * so after the synchronous transaction that made them; an `enqueued` change whose transaction rolled back
+   * names a job that does not exist. Returns the unsubscribe function.
+   */
+  subscribe(listener: JobChangeListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private notify(type: JobChangeType, id: string, service: string, job: JobRecord | null): void {
+    if (this.listeners.size === 0) return;
+    this.pendingChanges.push({ type, id, service, job });
+    if (this.pendingChanges.length > 1) return;
+    queueMicrotask(() => {
+      const changes = this.pendingChanges;
+      this.pendingChanges = [];
+      for (const change of changes) {
+        for (const listener of this.listeners) {
+          try {
+            listener(change);
+          } catch {
+            // A listener's failure is its own: the queue goes on.
+          }
+        }
+      }
+    });
+  }
+
+  private notifyCurrent(type: JobChangeType, id: string): void {
+    if (this.listeners.size === 0) return;
+    const job = this.get(id);
+    if (job) this.notify(type, id, job.service, job);
+  }
+
   /** Adds a job. Call inside the transaction that records what caused it. */
   enqueue(job: NewJob): void {
     this.seq += 1;
     this.insert.run({ ...job, now: this.clock.now(), seq: this.seq });
+    this.notify('enqueued', job.id, job.service, null);
   }
 
   /**
@@ -163,7 +223,9 @@ export class JobQueue {
           if (leased.length >= limit) break;
           if (!accept(row.service)) continue;
           this.markRunning.run(this.owner, now + leaseMs, now, row.id);
-          leased.push(toRecord({ ...row, status: 'running', attempts: row.attempts + 1, started_at: now }));
+          const job = toRecord({ ...row, status: 'running', attempts: row.attempts + 1, started_at: now });
+          leased.push(job);
+          this.notify('started', job.id, job.service, job);
         }
         return leased;
       })(),
@@ -215,6 +277,7 @@ export class JobQueue {
             )
             .run(now, error, row.id);
         }
+        this.notifyCurrent('recovered', row.id);
       }
       return lost.length;
     })();
@@ -245,7 +308,9 @@ export class JobQueue {
             )
             .run(outcome.status, outcome.exitCode, error, outcome.startedMs, outcome.finishedMs, jobId);
         }
-        return toRecord(this.selectOne.get(jobId) as JobRow);
+        const job = toRecord(this.selectOne.get(jobId) as JobRow);
+        this.notify(retry ? 'retrying' : 'finished', job.id, job.service, job);
+        return job;
       })(),
     );
   }
@@ -258,6 +323,7 @@ export class JobQueue {
            lease_until = NULL, started_at = NULL WHERE id = ? AND status = 'running'`,
       )
       .run(this.clock.now(), jobId);
+    this.notifyCurrent('requeued', jobId);
   }
 
   /** Marks a queued or running job cancelled; returns whether it was still active. */
@@ -269,6 +335,7 @@ export class JobQueue {
          WHERE id = ? AND status IN ('queued', 'running')`,
       )
       .run(this.clock.now(), jobId);
+    if (result.changes > 0) this.notifyCurrent('cancelled', jobId);
     return result.changes > 0;
   }
 
@@ -280,6 +347,7 @@ export class JobQueue {
            started_at = NULL, finished_at = NULL WHERE id = ? AND status IN ('failed', 'cancelled', 'succeeded')`,
       )
       .run(this.clock.now(), jobId);
+    if (result.changes > 0) this.notifyCurrent('redriven', jobId);
     return result.changes > 0;
   }
 
@@ -337,11 +405,15 @@ export class JobQueue {
     this.db.transaction(() => {
       for (const row of rows) del.run(row.id);
     })();
+    for (const row of rows) this.notify('deleted', row.id, service, null);
     return rows.map((row) => row.id);
   }
 
   deleteJob(jobId: string): boolean {
-    return this.statement(`DELETE FROM jobs WHERE id = ?`).run(jobId).changes > 0;
+    const service = this.listeners.size > 0 ? this.get(jobId)?.service : undefined;
+    const deleted = this.statement(`DELETE FROM jobs WHERE id = ?`).run(jobId).changes > 0;
+    if (deleted && service !== undefined) this.notify('deleted', jobId, service, null);
+    return deleted;
   }
 
   counts(): Record<JobStatus, number> {

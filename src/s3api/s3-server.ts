@@ -48,6 +48,8 @@ export interface S3ServerOptions {
    * @default ['*']
    */
   corsOrigins?: string[];
+  /** Called at the start of every request (metrics attach to the response's `finish`). */
+  observe?: (req: IncomingMessage, res: ServerResponse) => void;
 }
 
 export interface S3Server {
@@ -207,9 +209,15 @@ export function createS3Server(options: S3ServerOptions): S3Server {
 
   const server = createServer({ requestTimeout: 0 });
   server.setTimeout(IDLE_TIMEOUT_MS);
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => void handle(req, res, false));
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    options.observe?.(req, res);
+    void handle(req, res, false);
+  });
   // Answering before the body is sent lets a refused upload (too large, bad signature) cost nothing.
-  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => void handle(req, res, true));
+  server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+    options.observe?.(req, res);
+    void handle(req, res, true);
+  });
 
   return {
     async listen(port, host) {
