@@ -8,7 +8,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { startServer, waitFor, type ServerProcess } from '../support/server-process.js';
+import { putText, s3For } from '../support/s3-client.js';
 import { openBrowser, type BrowserSession } from './browser.js';
 
 let server: ServerProcess;
@@ -268,6 +271,93 @@ test('the dashboard, end to end in headless Chromium', async (t) => {
     await page.locator(`tr[data-job="${jobId}"]`).waitFor();
   });
 
+  await t.test('MapReduce jobs show their progress and their tasks', async () => {
+    const wordCount = Buffer.from(
+      'export function map(chunk, emit) { for (const w of chunk.toString().split(/\\s+/)) if (w) emit(w, 1); }\n' +
+        'export function reduce(word, counts, emit) { let n = 0; for (const c of counts) n += c; emit(word, n); }\n',
+    ).toString('base64');
+    const s3 = await s3For(server);
+    await putText(s3, 'upper', 'corpus/book.txt', 'b a\nc a b\na\n'.repeat(200));
+    const submitted = await server.api('/system/mapreduce/jobs', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        input: 'upper/corpus/book.txt',
+        output: 'upper/counts',
+        mapper: { file_name: 'wc.mjs', content: wordCount },
+        reducer: { file_name: 'wc.mjs', content: wordCount },
+        reducers: 2,
+      }),
+    });
+    const answer = await submitted.text();
+    assert.equal(submitted.status, 201, answer);
+    const { id } = JSON.parse(answer) as { id: string };
+    await page.getByRole('link', { name: 'MapReduce' }).click();
+    const row = page.locator(`tr[data-mapreduce="${id}"]`);
+    await row.waitFor();
+    await row.getByText('succeeded').waitFor();
+    assert.equal(await row.getByLabel(/Reduce tasks of/).getAttribute('value'), '2');
+    await row.getByRole('link').click();
+    await page.getByTestId('mapreduce-state').getByText('succeeded').waitFor();
+    const tasks = page.locator('tr[data-task]');
+    assert.ok((await tasks.count()) >= 3, 'at least one map task and two reduce tasks');
+    await page.getByText('partition 1').waitFor();
+    await page
+      .getByRole('button', { name: /Log of task/ })
+      .first()
+      .click();
+    await page.getByRole('heading', { name: /^Log of / }).waitFor();
+    await session.screenshot('09-mapreduce');
+  });
+
+  await t.test('the jobs view pages through 10,000 jobs from the server, 70 rows at a time', async () => {
+    const created = await server.api('/system/services', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'history', image: 'busybox', script: 'true\n' }),
+    });
+    assert.equal(created.status, 201);
+    // Ten thousand finished jobs of the last hour, written straight into the server's state store as a
+    // fixture (running that many scripts would take minutes and test nothing more of the page).
+    const db = new Database(join(server.dataDir, 'nubes.db'));
+    db.pragma('busy_timeout = 10000');
+    const insert = db.prepare(
+      `INSERT INTO jobs (id, service, kind, status, event, attempts, max_attempts, run_after, exit_code,
+         created_at, started_at, finished_at, seq)
+       VALUES (?, 'history', 'http', ?, '', 1, 3, ?, ?, ?, ?, ?, ?)`,
+    );
+    const now = Date.now();
+    db.transaction(() => {
+      for (let i = 0; i < 10_000; i++) {
+        const createdMs = now - 3_600_000 + i * 360;
+        const failed = i % 50 === 0;
+        insert.run(
+          `history-${String(i).padStart(5, '0')}`,
+          failed ? 'failed' : 'succeeded',
+          createdMs,
+          failed ? 1 : 0,
+          createdMs,
+          createdMs + 10,
+          createdMs + 10 + (i % 7) * 100,
+          1_000_000 + i,
+        );
+      }
+    })();
+    db.close();
+    await page.goto('/ui/#/services/history');
+    await page.getByText('Page 1 of 143 (10000 jobs)').waitFor();
+    assert.equal(await page.locator('tr[data-job]').count(), 70);
+    assert.equal(await page.locator('tr[data-job]').first().getAttribute('data-job'), 'history-09999');
+    await page.getByRole('button', { name: 'Older' }).click();
+    await page.getByText('Page 2 of 143 (10000 jobs)').waitFor();
+    assert.equal(await page.locator('tr[data-job]').first().getAttribute('data-job'), 'history-09929');
+    await page.getByLabel('Status').selectOption('Failed');
+    await page.getByText('Page 1 of 3 (200 jobs)').waitFor();
+    assert.equal(await page.locator('tr[data-job] .status-failed').count(), 70);
+    await page.getByRole('img', { name: /Jobs finished per minute: \d+ succeeded, \d+ failed/ }).waitFor();
+    await session.screenshot('10-ten-thousand-jobs');
+  });
+
   await t.test('the API reference lists the routes', async () => {
     await page.getByRole('link', { name: 'API' }).click();
     await page.getByRole('heading', { name: /Nubes REST API/ }).waitFor();
@@ -280,9 +370,10 @@ test('the dashboard, end to end in headless Chromium', async (t) => {
   await t.test('a phone-sized screen shows the same pages without sideways scrolling', async () => {
     await page.setViewportSize({ width: 390, height: 844 });
     for (const [name, path] of [
-      ['09-phone-services', '/ui/#/services'],
-      ['10-phone-service', '/ui/#/services/upper'],
-      ['11-phone-bucket', '/ui/#/buckets/upper/out/'],
+      ['11-phone-services', '/ui/#/services'],
+      ['12-phone-service', '/ui/#/services/upper'],
+      ['13-phone-bucket', '/ui/#/buckets/upper/out/'],
+      ['14-phone-mapreduce', '/ui/#/mapreduce'],
     ] as const) {
       await page.goto(path);
       await page.locator('main h1').waitFor();

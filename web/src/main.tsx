@@ -12,6 +12,7 @@ import { Buckets } from './views/buckets';
 import { DeadLetters } from './views/dead-letters';
 import { FdlEditorPage } from './views/fdl-editor';
 import { Login } from './views/login';
+import { MapReduceJobs } from './views/mapreduce';
 import { ServiceDetail } from './views/service-detail';
 import { Services } from './views/services';
 
@@ -19,6 +20,7 @@ const NAV = [
   { path: '/services', label: 'Services' },
   { path: '/buckets', label: 'Buckets' },
   { path: '/dead-letters', label: 'Dead letters' },
+  { path: '/mapreduce', label: 'MapReduce' },
   { path: '/api', label: 'API' },
 ];
 
@@ -34,6 +36,8 @@ function Page({ path }: { path: string }) {
       return <Buckets bucket={parts[1]} prefix={parts.slice(2).join('/')} />;
     case 'dead-letters':
       return <DeadLetters />;
+    case 'mapreduce':
+      return <MapReduceJobs id={parts[1] || undefined} />;
     case 'api':
       return <ApiReference />;
     default:

@@ -26,6 +26,8 @@ export function JobList({ service, selected }: { service: string; selected?: str
   const [filter, setFilter] = useState('');
   const [jobs, setJobs] = useState<Job[] | null>(null);
   const [total, setTotal] = useState(0);
+  // The page the rows on screen belong to (the requested one may still be loading).
+  const [shownPage, setShownPage] = useState(0);
   const [error, setError] = useState('');
   const reloadTimer = useRef<number | null>(null);
 
@@ -36,6 +38,7 @@ export function JobList({ service, selected }: { service: string; selected?: str
         const list = Object.entries(answer.jobs).map(([id, job]) => ({ id, service, ...job }));
         setJobs(list);
         setTotal(page * PAGE_SIZE + list.length + answer.remaining_jobs);
+        setShownPage(page);
         setError('');
       })
       .catch((e: Error) => setError(e.message));
@@ -148,7 +151,7 @@ export function JobList({ service, selected }: { service: string; selected?: str
           Newer
         </button>
         <span>
-          Page {page + 1} of {pages} ({total} jobs)
+          Page {shownPage + 1} of {pages} ({total} jobs)
         </span>
         <button
           type="button"
