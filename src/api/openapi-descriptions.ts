@@ -84,6 +84,7 @@ export const ROUTE_DESCRIPTIONS: Record<string, RouteDescription> = {
     description:
       'Parses an FDL file (OSCAR v3/v4 or SCAR) with the scripts it names and answers every problem at its line and column.',
     tag: 'services',
+    auth: 'any',
     body: {
       type: JSON_TYPE,
       schema: {
@@ -106,6 +107,7 @@ export const ROUTE_DESCRIPTIONS: Record<string, RouteDescription> = {
     summary: 'Create or update the services of FDL text',
     description: 'Invalid FDL fails with FDL_INVALID (or FDL_SYNTAX) and `details.diagnostics`.',
     tag: 'services',
+    auth: 'any',
     body: { type: JSON_TYPE, schema: { type: 'object', required: ['fdl'] } },
     response: '`{ services: [{ name, action, token, warnings }] }`',
     responseType: JSON_TYPE,
@@ -134,6 +136,7 @@ export const ROUTE_DESCRIPTIONS: Record<string, RouteDescription> = {
     summary: "Follow a job's log (server-sent events)",
     description: 'Events: `log` (text appended), `job` (status changed), `end` (the job finished).',
     tag: 'jobs',
+    auth: 'any',
     responseType: 'text/event-stream',
   },
   'POST /system/logs/:svc/:job/retry': {
@@ -158,13 +161,20 @@ export const ROUTE_DESCRIPTIONS: Record<string, RouteDescription> = {
     description:
       'Events: `jobs` (changed jobs, batched), `counts` (job counts per service), `resync` (too many changes: reload).',
     tag: 'jobs',
+    auth: 'any',
     query: [{ name: 'service', description: 'only this service', schema: str }],
     responseType: 'text/event-stream',
   },
-  'GET /system/stats': { summary: 'Job counts per service and status', tag: 'jobs', responseType: JSON_TYPE },
+  'GET /system/stats': {
+    summary: 'Job counts per service and status',
+    tag: 'jobs',
+    auth: 'any',
+    responseType: JSON_TYPE,
+  },
   'GET /system/stats/:svc': {
     summary: 'Jobs per minute, duration distribution, queue depth over time',
     tag: 'jobs',
+    auth: 'any',
     query: [{ name: 'minutes', description: 'window (default 60)', schema: int }],
     responseType: JSON_TYPE,
   },
@@ -188,6 +198,7 @@ export const ROUTE_DESCRIPTIONS: Record<string, RouteDescription> = {
   'GET /system/storage/:bucket': {
     summary: 'List a folder of a bucket',
     tag: 'storage',
+    auth: 'any',
     query: [
       { name: 'prefix', description: 'folder, ending in /', schema: str },
       { name: 'start_after', description: 'continue after this key', schema: str },
@@ -197,12 +208,14 @@ export const ROUTE_DESCRIPTIONS: Record<string, RouteDescription> = {
   'GET /system/storage/:bucket/object': {
     summary: 'Download a file',
     tag: 'storage',
+    auth: 'any',
     query: [{ name: 'key', description: 'object key', schema: str }],
     responseType: 'application/octet-stream',
   },
   'PUT /system/storage/:bucket/object': {
     summary: 'Upload a file (streamed; starts the services whose input matches)',
     tag: 'storage',
+    auth: 'any',
     query: [{ name: 'key', description: 'object key', schema: str }],
     body: { type: '*/*' },
     responseType: JSON_TYPE,
@@ -210,6 +223,7 @@ export const ROUTE_DESCRIPTIONS: Record<string, RouteDescription> = {
   'DELETE /system/storage/:bucket/object': {
     summary: 'Delete a file',
     tag: 'storage',
+    auth: 'any',
     query: [{ name: 'key', description: 'object key', schema: str }],
     status: '204',
   },
@@ -268,6 +282,7 @@ export const ROUTE_DESCRIPTIONS: Record<string, RouteDescription> = {
   'POST /system/storage/:bucket/uploads': {
     summary: 'Start a multipart upload',
     tag: 'storage',
+    auth: 'any',
     body: { type: JSON_TYPE, schema: { type: 'object', required: ['key'], properties: { key: str } } },
     status: '201',
     responseType: JSON_TYPE,
@@ -275,18 +290,21 @@ export const ROUTE_DESCRIPTIONS: Record<string, RouteDescription> = {
   'PUT /system/storage/:bucket/uploads/:upload/:part': {
     summary: 'Upload one part (numbered from 1)',
     tag: 'storage',
+    auth: 'any',
     body: { type: '*/*' },
     responseType: JSON_TYPE,
   },
   'POST /system/storage/:bucket/uploads/:upload/complete': {
     summary: 'Complete a multipart upload: the parts in order become the file',
     tag: 'storage',
+    auth: 'any',
     body: { type: JSON_TYPE, schema: { type: 'object', required: ['parts'], properties: { parts: int } } },
     responseType: JSON_TYPE,
   },
   'DELETE /system/storage/:bucket/uploads/:upload': {
     summary: 'Abort a multipart upload',
     tag: 'storage',
+    auth: 'any',
     status: '204',
   },
   'GET /system/whoami': {

@@ -386,6 +386,43 @@ test('the dashboard, end to end in headless Chromium', async (t) => {
     await page.setViewportSize({ width: 1280, height: 800 });
   });
 
+  await t.test("a user's personal token logs in and shows that user's services only", async () => {
+    const user = await server.api('/system/users', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'ada' }),
+    });
+    assert.equal(user.status, 201, await user.text());
+    const tokenAnswer = await server.api('/system/users/ada/tokens', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ label: 'dashboard' }),
+    });
+    const { token } = (await tokenAnswer.json()) as { token: string };
+    const created = await fetch(`${server.apiUrl}/system/services`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ name: 'ada-notes', image: 'busybox', script: 'cat "$INPUT_FILE_PATH"\n' }),
+    });
+    assert.equal(created.status, 201, await created.text());
+
+    await page.goto('/ui/#/services');
+    await page.getByRole('button', { name: 'Log out' }).click();
+    await page.getByLabel('Token').check();
+    await page.getByLabel('Token', { exact: true }).last().fill(token);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('link', { name: 'ada-notes' }).waitFor();
+    // MapReduce is the administrator's: not offered to a user.
+    assert.equal(await page.getByRole('link', { name: 'MapReduce' }).count(), 0);
+    assert.equal(await page.locator('header .who').textContent(), 'ada');
+    assert.equal(await page.getByRole('link', { name: 'upper' }).count(), 0);
+    await page.getByRole('link', { name: 'ada-notes' }).click();
+    await page.getByLabel('Input text').fill('from ada');
+    await page.getByRole('button', { name: 'Run' }).click();
+    await page.getByTestId('invoke-output').getByText('from ada').waitFor({ timeout: 30_000 });
+    await session.screenshot('15-user-token');
+  });
+
   await t.test('no console errors during the whole run', () => {
     assert.deepEqual(session.errors, []);
   });

@@ -20,7 +20,7 @@ const NAV = [
   { path: '/services', label: 'Services' },
   { path: '/buckets', label: 'Buckets' },
   { path: '/dead-letters', label: 'Dead letters' },
-  { path: '/mapreduce', label: 'MapReduce' },
+  { path: '/mapreduce', label: 'MapReduce', adminOnly: true },
   { path: '/api', label: 'API' },
 ];
 
@@ -73,7 +73,7 @@ function App() {
         </a>
         <nav aria-label="Main">
           <ul>
-            {NAV.map((item) => (
+            {NAV.filter((item) => !item.adminOnly || who.admin !== false).map((item) => (
               <li key={item.path}>
                 <a href={'#' + item.path} aria-current={section === item.path ? 'page' : undefined}>
                   {item.label}

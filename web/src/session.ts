@@ -8,6 +8,8 @@ export interface Session {
   authorization: string;
   /** Shown in the header. */
   who: string;
+  /** The administrator sees the admin-only pages (MapReduce). */
+  admin?: boolean;
 }
 
 const STORAGE_KEY = 'nubes.session';

@@ -10,7 +10,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { PlatformError, isErrorCode } from '../../core/index.js';
 import { parseFdl, type FdlDiagnostic, type FdlDocument } from '../../fdl/index.js';
-import { requireAdmin } from '../auth.js';
+import { callerOf } from '../access.js';
 import type { ApiContext } from '../context.js';
 
 /** The name diagnostics give the text (`fdl.yaml:3:5: …`). */
@@ -59,7 +59,7 @@ function forwardedHeaders(request: FastifyRequest): Record<string, string> {
 
 export function fdlRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.post('/system/fdl/validate', async (request) => {
-    requireAdmin(request, ctx.config);
+    callerOf(ctx, request);
     const input = parseRequest(request.body);
     try {
       const doc = parse(input);
@@ -77,10 +77,11 @@ export function fdlRoutes(app: FastifyInstance, ctx: ApiContext): void {
   });
 
   app.post('/system/fdl/apply', async (request) => {
-    requireAdmin(request, ctx.config);
+    callerOf(ctx, request);
     const doc = parse(parseRequest(request.body));
     const results: { name: string; action: 'created' | 'updated'; token: string; warnings: string[] }[] = [];
-    // Through the service routes themselves, so that an FDL deploy is exactly a POST or PUT of its JSON.
+    // Through the service routes themselves, so that an FDL deploy is exactly a POST or PUT of its JSON
+    // with the caller's credentials (and the same ownership and quota checks).
     for (const service of doc.services) {
       const exists = ctx.registry.find(service.json.name) !== undefined;
       const answer = await app.inject({

@@ -13,7 +13,7 @@ import { StringDecoder } from 'node:string_decoder';
 import type { FastifyInstance } from 'fastify';
 import { PlatformError } from '../../core/index.js';
 import type { JobChange, JobRecord } from '../../events/index.js';
-import { requireAdmin } from '../auth.js';
+import { authorizeService, callerOf, serviceVisibleTo } from '../access.js';
 import type { ApiContext } from '../context.js';
 import type { EventStreams } from '../event-stream.js';
 import { presentJob } from './logs.js';
@@ -30,17 +30,21 @@ function presentWithId(job: JobRecord): Record<string, unknown> {
   return { id: job.id, service: job.service, ...presentJob(job) };
 }
 
-function countsObject(ctx: ApiContext): Record<string, Record<string, number>> {
-  return Object.fromEntries(ctx.stats.countsByService());
+function countsObject(
+  ctx: ApiContext,
+  visible: (service: string) => boolean,
+): Record<string, Record<string, number>> {
+  return Object.fromEntries([...ctx.stats.countsByService()].filter(([service]) => visible(service)));
 }
 
 export function liveRoutes(app: FastifyInstance, ctx: ApiContext, streams: EventStreams): void {
   app.get<{ Querystring: { service?: string } }>('/system/events', async (request, reply) => {
-    requireAdmin(request, ctx.config);
+    const principal = callerOf(ctx, request);
+    const visible = serviceVisibleTo(ctx, principal);
     const only = request.query.service;
-    if (only !== undefined && only !== '') ctx.registry.get(only);
+    if (only !== undefined && only !== '') authorizeService(ctx, principal, only, 'read');
     const stream = streams.start(request, reply);
-    stream.send('counts', countsObject(ctx));
+    stream.send('counts', countsObject(ctx, visible));
     const changed = new Set<string>();
     let deleted: string[] = [];
     let timer: NodeJS.Timeout | null = null;
@@ -59,10 +63,10 @@ export function liveRoutes(app: FastifyInstance, ctx: ApiContext, streams: Event
       }
       changed.clear();
       deleted = [];
-      stream.send('counts', countsObject(ctx));
+      stream.send('counts', countsObject(ctx, visible));
     };
     const unsubscribe = ctx.queue.subscribe((change: JobChange) => {
-      if (only && change.service !== only) return;
+      if ((only && change.service !== only) || !visible(change.service)) return;
       if (change.type === 'deleted') deleted.push(change.id);
       else changed.add(change.id);
       timer ??= setTimeout(flush, BATCH_MS);
@@ -76,8 +80,7 @@ export function liveRoutes(app: FastifyInstance, ctx: ApiContext, streams: Event
   app.get<{ Params: { svc: string; job: string } }>(
     '/system/logs/:svc/:job/follow',
     async (request, reply) => {
-      requireAdmin(request, ctx.config);
-      ctx.registry.get(request.params.svc);
+      authorizeService(ctx, callerOf(ctx, request), request.params.svc, 'read');
       const first = ctx.queue.get(request.params.job);
       if (!first || first.service !== request.params.svc) {
         throw new PlatformError(
@@ -143,14 +146,14 @@ export function liveRoutes(app: FastifyInstance, ctx: ApiContext, streams: Event
   );
 
   app.get('/system/stats', async (request) => {
-    requireAdmin(request, ctx.config);
-    return { services: countsObject(ctx) };
+    const principal = callerOf(ctx, request);
+    return { services: countsObject(ctx, serviceVisibleTo(ctx, principal)) };
   });
 
   app.get<{ Params: { svc: string }; Querystring: { minutes?: string } }>(
     '/system/stats/:svc',
     async (request) => {
-      requireAdmin(request, ctx.config);
+      authorizeService(ctx, callerOf(ctx, request), request.params.svc, 'read');
       const service = ctx.registry.get(request.params.svc);
       const minutes = request.query.minutes === undefined ? 60 : Number(request.query.minutes);
       if (!Number.isInteger(minutes) || minutes < 1 || minutes > 1440) {

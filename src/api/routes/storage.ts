@@ -10,7 +10,7 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { PlatformError } from '../../core/index.js';
-import { requireAdmin } from '../auth.js';
+import { authorizeBucket } from '../access.js';
 import type { ApiContext } from '../context.js';
 import { UploadStaging } from '../upload-staging.js';
 
@@ -45,13 +45,6 @@ function attachment(key: string): string {
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(name)}`;
 }
 
-function principalOf(ctx: ApiContext, request: FastifyRequest): { principal: string; sourceIp: string } {
-  return {
-    principal: requireAdmin(request, ctx.config).kind === 'admin' ? ctx.config.adminUser : '',
-    sourceIp: request.ip,
-  };
-}
-
 export function storageRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const staging = new UploadStaging(join(ctx.config.dataDir, 'dashboard-uploads'));
   app.addHook('onReady', async () => {
@@ -61,7 +54,7 @@ export function storageRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get<{ Params: { bucket: string }; Querystring: { prefix?: string; start_after?: string } }>(
     '/system/storage/:bucket',
     async (request) => {
-      requireAdmin(request, ctx.config);
+      await authorizeBucket(ctx, request, request.params.bucket, 'read');
       const prefix = request.query.prefix ?? '';
       const listed = await ctx.store.list(request.params.bucket, {
         prefix,
@@ -88,7 +81,7 @@ export function storageRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get<{ Params: { bucket: string }; Querystring: { key?: string } }>(
     '/system/storage/:bucket/object',
     async (request, reply) => {
-      requireAdmin(request, ctx.config);
+      await authorizeBucket(ctx, request, request.params.bucket, 'read');
       const object = await ctx.store.get(request.params.bucket, keyOf(request));
       return reply
         .type(object.info.contentType || 'application/octet-stream')
@@ -102,14 +95,14 @@ export function storageRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.delete<{ Params: { bucket: string }; Querystring: { key?: string } }>(
     '/system/storage/:bucket/object',
     async (request, reply) => {
-      const who = principalOf(ctx, request);
+      const who = await authorizeBucket(ctx, request, request.params.bucket, 'write');
       await ctx.store.delete(request.params.bucket, keyOf(request), who);
       return reply.status(204).send();
     },
   );
 
   app.post<{ Params: { bucket: string } }>('/system/storage/:bucket/uploads', async (request, reply) => {
-    requireAdmin(request, ctx.config);
+    await authorizeBucket(ctx, request, request.params.bucket, 'write');
     const body = parseBody(createUploadSchema, request.body, '{ key }');
     await ctx.store.headBucket(request.params.bucket);
     const uploadId = await staging.create(request.params.bucket, body.key, ctx.clock.now());
@@ -119,7 +112,7 @@ export function storageRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.post<{ Params: { bucket: string; upload: string } }>(
     '/system/storage/:bucket/uploads/:upload/complete',
     async (request) => {
-      const who = principalOf(ctx, request);
+      const who = await authorizeBucket(ctx, request, request.params.bucket, 'write');
       const body = parseBody(completeUploadSchema, request.body, '{ parts }');
       const upload = await staging.describe(request.params.upload);
       if (upload.bucket !== request.params.bucket) {
@@ -142,7 +135,7 @@ export function storageRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.delete<{ Params: { bucket: string; upload: string } }>(
     '/system/storage/:bucket/uploads/:upload',
     async (request, reply) => {
-      requireAdmin(request, ctx.config);
+      await authorizeBucket(ctx, request, request.params.bucket, 'write');
       const upload = await staging.describe(request.params.upload);
       if (upload.bucket !== request.params.bucket) {
         throw new PlatformError(
@@ -163,7 +156,7 @@ export function storageRoutes(app: FastifyInstance, ctx: ApiContext): void {
     scope.put<{ Params: { bucket: string }; Querystring: { key?: string } }>(
       '/system/storage/:bucket/object',
       async (request) => {
-        const who = principalOf(ctx, request);
+        const who = await authorizeBucket(ctx, request, request.params.bucket, 'write');
         const key = keyOf(request);
         const length = request.headers['content-length'];
         const info = await ctx.store.put(
@@ -183,7 +176,7 @@ export function storageRoutes(app: FastifyInstance, ctx: ApiContext): void {
     scope.put<{ Params: { bucket: string; upload: string; part: string } }>(
       '/system/storage/:bucket/uploads/:upload/:part',
       async (request) => {
-        requireAdmin(request, ctx.config);
+        await authorizeBucket(ctx, request, request.params.bucket, 'write');
         const upload = await staging.describe(request.params.upload);
         if (upload.bucket !== request.params.bucket) {
           throw new PlatformError(

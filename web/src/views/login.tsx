@@ -27,7 +27,13 @@ export function Login() {
         setError(`The server answered ${response.status}.`);
         return;
       }
-      session.start({ authorization, who: mode === 'password' ? user : 'token' });
+      const whoami = await fetch('/system/whoami', { headers: { authorization } });
+      const me = whoami.ok ? ((await whoami.json()) as { kind?: string; name?: string }) : {};
+      session.start({
+        authorization,
+        who: me.name ?? (mode === 'password' ? user : 'token'),
+        admin: whoami.ok ? me.kind === 'admin' : mode === 'password',
+      });
     } catch {
       setError('The server cannot be reached.');
     } finally {
