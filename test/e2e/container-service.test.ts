@@ -56,9 +56,12 @@ void describe('container service end to end (real podman)', { skip: missing ?? f
     await putText(s3, 'shout', 'in/hello.txt', 'hello from the host\n');
     const result = await waitFor(() => getText(s3, 'shout', 'out/hello.txt'), 60_000, 'shout/out/hello.txt');
     assert.equal(result, 'HELLO FROM THE HOST\n');
-    assert.equal(await getText(s3, 'shout', 'out/hello.txt.net'), 'lo\n');
+    // Outputs are uploaded one by one: the first to appear says nothing of the others.
+    const output = (key: string): Promise<string> =>
+      waitFor(() => getText(s3, 'shout', key), 60_000, `shout/${key}`);
+    assert.equal(await output('out/hello.txt.net'), 'lo\n');
     // The script ran in the image (busybox only), not on the host (which has node).
-    assert.equal(await getText(s3, 'shout', 'out/hello.txt.bin'), '/bin/busybox\n');
+    assert.equal(await output('out/hello.txt.bin'), '/bin/busybox\n');
   });
 
   test('an image that is missing and cannot be pulled is refused at deploy with IMAGE_UNAVAILABLE', async () => {
