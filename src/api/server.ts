@@ -47,6 +47,14 @@ export function createApiServer(ctx: ApiContext): FastifyInstance {
     forceCloseConnections: 'idle',
     // Every log line of a request carries its id (`reqId`); the answer names it too.
     genReqId: requestIdOf,
+    // A URL fastify cannot decode (e.g. overlong UTF-8) gets the same coded error body as everything else.
+    frameworkErrors: (error, _request, reply) => {
+      // (fastify's type for this reply is generic over the route; it has none yet.)
+      const plain = reply as unknown as { status(code: number): { send(body: unknown): unknown } };
+      plain
+        .status(400)
+        .send({ error: { code: 'BAD_REQUEST', message: `malformed request: ${error.message}` } });
+    },
   });
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);

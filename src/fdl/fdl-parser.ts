@@ -15,7 +15,7 @@ import { scarToServiceJson } from './scar-convert.js';
 import { scarFunctionSchema } from './scar-schema.js';
 import { READ_ONLY_SERVICE_FIELDS, serviceJsonSchema, type ServiceJson } from './service-json.js';
 import { SCAR_ONLY_CLUSTER_KEYS, type ClusterJson, type StorageProvidersJson } from './storage-json.js';
-import { toPlain, type ValuePath } from './yaml-tree.js';
+import { YamlTooLargeError, toPlain, type ValuePath } from './yaml-tree.js';
 
 /** One service defined by an FDL file. */
 export interface FdlService {
@@ -73,7 +73,14 @@ export function parseFdl(text: string, options: ParseFdlOptions): FdlDocument {
   const sink = new DiagnosticSink(options.file, doc, lineCounter);
   for (const warning of doc.warnings) sink.warn([], warning.message);
 
-  const plain = toPlain(doc.contents, doc);
+  let plain: unknown;
+  try {
+    plain = toPlain(doc.contents, doc);
+  } catch (error) {
+    if (!(error instanceof YamlTooLargeError)) throw error;
+    sink.error([], `${error.message} (aliases expanding without limit?)`);
+    throw fdlError('FDL_INVALID', sink.errors);
+  }
   if (plain === null) {
     sink.error([], 'the file is empty; an FDL file is a map with a "functions" key');
     throw fdlError('FDL_INVALID', sink.errors);

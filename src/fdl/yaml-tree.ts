@@ -21,17 +21,31 @@ export class YamlLiteral {
   ) {}
 }
 
+/** Values a document may expand to: aliases of aliases ("billion laughs") must not exhaust memory. */
+export const MAX_PLAIN_VALUES = 100_000;
+
+/** Thrown by toPlain when a document expands past MAX_PLAIN_VALUES. */
+export class YamlTooLargeError extends Error {}
+
 /** Plain values of a YAML node: maps become objects, lists arrays, scalars their typed value (see YamlLiteral). */
-export function toPlain(node: unknown, doc: Document): unknown {
-  if (isAlias(node)) return toPlain(node.resolve(doc), doc);
+export function toPlain(node: unknown, doc: Document, budget = { left: MAX_PLAIN_VALUES }): unknown {
+  if (--budget.left < 0)
+    throw new YamlTooLargeError(`the document expands to more than ${MAX_PLAIN_VALUES} values`);
+  if (isAlias(node)) return toPlain(node.resolve(doc), doc, budget);
   if (isMap(node)) {
     const out: Record<string, unknown> = {};
     for (const pair of node.items) {
-      out[keyText(pair.key)] = toPlain(pair.value, doc);
+      // defineProperty: a key named __proto__ is a key, not the object's prototype.
+      Object.defineProperty(out, keyText(pair.key), {
+        value: toPlain(pair.value, doc, budget),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     }
     return out;
   }
-  if (isSeq(node)) return node.items.map((item) => toPlain(item, doc));
+  if (isSeq(node)) return node.items.map((item) => toPlain(item, doc, budget));
   if (isScalar(node)) {
     const { value, source } = node;
     if (typeof value === 'number' || typeof value === 'boolean')
