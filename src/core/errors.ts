@@ -58,6 +58,10 @@ export const ERROR_CODES = {
   SPAWN_FAILED: { status: 500, kind: 'system', retryable: true },
   IMAGE_UNAVAILABLE: { status: 422, kind: 'user', retryable: false },
   SLURM_REJECTED: { status: 502, kind: 'system', retryable: true },
+  /** A remote engine (Kubernetes API, AWS) refused a request for a reason retrying cannot fix. */
+  BACKEND_REJECTED: { status: 502, kind: 'system', retryable: false },
+  /** A remote engine kept answering 429 / throttling, or 5xx, after the retries. */
+  BACKEND_THROTTLED: { status: 503, kind: 'system', retryable: true },
 } as const satisfies Record<string, { status: number; kind: ErrorKind; retryable: boolean }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

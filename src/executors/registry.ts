@@ -10,6 +10,7 @@ import type { ObjectStore } from '../storage/object-store.js';
 import type { Executor } from './executor.js';
 import { localExecutorConfigSchema } from './local/config-schema.js';
 import { podmanExecutorConfigSchema } from './podman/config-schema.js';
+import { kubernetesExecutorConfigSchema } from './kubernetes/config-schema.js';
 
 /** What every executor gets from the platform besides its own configuration. */
 export interface ExecutorContext {
@@ -45,6 +46,13 @@ export const executorRegistry = {
     async create(config, context) {
       const { createPodmanExecutor } = await import('./podman/podman-executor.js');
       return createPodmanExecutor({ ...config, store: context.store, logger: context.logger });
+    },
+  }),
+  kubernetes: register({
+    configSchema: kubernetesExecutorConfigSchema,
+    async create(config, context) {
+      const { createKubernetesExecutor } = await import('./kubernetes/kubernetes-executor.js');
+      return createKubernetesExecutor({ config, logger: context.logger });
     },
   }),
 } as const;

@@ -54,3 +54,9 @@ export {
   type StoreFactory,
 } from './standalone.js';
 export { loadStandaloneConfig, type StandaloneConfig, type S3Settings } from './standalone-config.js';
+export {
+  formatResultLine,
+  splitResultLine,
+  RESULT_LINE_PREFIX,
+  type RemoteResult,
+} from './result-line.js';

@@ -9,6 +9,10 @@
  * - `NUBES_S3_ENDPOINT`, `NUBES_S3_ACCESS_KEY`, `NUBES_S3_SECRET_KEY`, `NUBES_S3_REGION`: the store of
  *   provider `minio.default`. Without an endpoint, any use of storage fails with STORAGE_UNREACHABLE.
  * - `JOB_UUID` (set by OSCAR's manager for async jobs), `NUBES_WORK_DIR`, `NUBES_RAW_RESPONSE`.
+ * - `NUBES_SECRET_NAMES`: comma-separated names of variables of this environment that hold the service's
+ *   secrets (a Kubernetes Secret given with `envFrom`, Lambda or Batch environment); they reach the script
+ *   as secrets, the rest of this environment does not.
+ * - `NUBES_RESULT_LINE=1`: end the log with the result line (see result-line.ts), for remote executors.
  */
 import { z } from 'zod';
 import { PlatformError } from '../core/index.js';
@@ -29,6 +33,8 @@ export interface StandaloneConfig {
   workRoot: string | null;
   /** Print raw bytes (with no base64) as the response. */
   rawResponse: boolean;
+  /** End the log (stderr) with the result line. */
+  resultLine: boolean;
 }
 
 const storageIoSchema = z.object({
@@ -84,6 +90,8 @@ const envSchema = z.object({
   JOB_UUID: z.string().min(1).optional(),
   NUBES_WORK_DIR: z.string().min(1).optional(),
   NUBES_RAW_RESPONSE: z.enum(['0', '1', 'true', 'false']).optional(),
+  NUBES_SECRET_NAMES: z.string().optional(),
+  NUBES_RESULT_LINE: z.enum(['0', '1', 'true', 'false']).optional(),
 });
 
 /** Reads the standalone supervisor's settings; fails with CONFIG_INVALID naming the variable at fault. */
@@ -102,6 +110,14 @@ export function loadStandaloneConfig(env: Record<string, string | undefined>): S
   }
   const service = serviceSpecSchema.safeParse(decoded);
   if (!service.success) throw invalid(service.error, 'FUNCTION_CONFIG');
+  const secrets = { ...service.data.secrets };
+  for (const name of (vars.NUBES_SECRET_NAMES ?? '').split(',').filter((n) => n !== '')) {
+    const value = env[name];
+    if (value === undefined) {
+      throw new PlatformError('CONFIG_INVALID', `secret ${name} is named in NUBES_SECRET_NAMES but not set`);
+    }
+    secrets[name] = value;
+  }
 
   let s3: S3Settings | null = null;
   if (vars.NUBES_S3_ENDPOINT !== undefined) {
@@ -119,11 +135,12 @@ export function loadStandaloneConfig(env: Record<string, string | undefined>): S
     };
   }
   return {
-    service: service.data,
+    service: { ...service.data, secrets },
     s3,
     jobId: vars.JOB_UUID ?? null,
     workRoot: vars.NUBES_WORK_DIR ?? null,
     rawResponse: vars.NUBES_RAW_RESPONSE === '1' || vars.NUBES_RAW_RESPONSE === 'true',
+    resultLine: vars.NUBES_RESULT_LINE === '1' || vars.NUBES_RESULT_LINE === 'true',
   };
 }
 

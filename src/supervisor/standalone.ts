@@ -17,6 +17,7 @@ import type { Invocation, InvocationResult } from '../executors/executor.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { parseEvent } from './event-parser.js';
 import { createPlainRunner } from './plain-runner.js';
+import { formatResultLine } from './result-line.js';
 import { loadStandaloneConfig, type S3Settings } from './standalone-config.js';
 import { runSupervised } from './supervisor.js';
 import { buildSyncResponse } from './sync-response.js';
@@ -80,6 +81,7 @@ export async function runStandalone(io: StandaloneIo, createStore: StoreFactory)
     } else {
       io.stdout.write(response.body);
     }
+    if (config.resultLine) io.stderr.write(`\n${formatResultLine(result)}`);
     return exitCodeOf(result);
   } catch (thrown) {
     const error = toPlatformError(thrown);
