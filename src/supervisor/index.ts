@@ -54,9 +54,4 @@ export {
   type StoreFactory,
 } from './standalone.js';
 export { loadStandaloneConfig, type StandaloneConfig, type S3Settings } from './standalone-config.js';
-export {
-  formatResultLine,
-  splitResultLine,
-  RESULT_LINE_PREFIX,
-  type RemoteResult,
-} from './result-line.js';
+export { formatResultLine, splitResultLine, RESULT_LINE_PREFIX, type RemoteResult } from './result-line.js';
