@@ -319,6 +319,8 @@ async function makeInvocation(
       Key: `${input.bucket}/${input.key}`,
       Records: [
         {
+          // As the platform's store emits it: a supervisor on another machine recognises it by eventSource.
+          eventSource: 'minio:s3',
           eventName: 's3:ObjectCreated:Put',
           s3: { bucket: { name: input.bucket }, object: { key: input.key } },
         },

@@ -200,6 +200,8 @@ class KubernetesExecutor implements Executor {
       );
       const finished = finishedCondition(job);
       if (finished !== null) return this.collect(invocation, name, finished, startedMs);
+      // The log so far, so that readers of the job's log see it as it runs.
+      await this.copyLiveLog(name, invocation.logPath);
       if (++polls % 5 === 0) {
         const stuck = await this.stuckReason(name);
         if (stuck !== null) {
@@ -292,6 +294,16 @@ class KubernetesExecutor implements Executor {
           : `the job failed: ${finished.reason ?? 'no reason given'} ${finished.message ?? ''}`.trim(),
       retryable: false,
     });
+  }
+
+  private async copyLiveLog(jobName: string, logPath: string): Promise<void> {
+    const pod = await this.jobPod(jobName);
+    const podName = pod?.metadata?.name;
+    if (podName === undefined || pod?.status?.containerStatuses?.[0]?.state?.running === undefined) return;
+    const log = await this.core
+      .readNamespacedPodLog({ name: podName, namespace: this.namespace, container: CONTAINER_NAME })
+      .catch(() => null);
+    if (log !== null) await writeFile(logPath, splitResultLine(log).log);
   }
 
   private async jobPod(jobName: string): Promise<k8s.V1Pod | null> {
