@@ -30,6 +30,9 @@ function sizeMismatch(expected: number, actual: number, complete: boolean): Plat
 // Chunks arrive from a socket in tens of KiB; they are written in batches of about this size (one writev
 // each), so that a large body costs few system calls.
 const WRITE_BATCH_BYTES = 1024 * 1024;
+// While a large body arrives, what is written so far is flushed to the disk in the background every this
+// many bytes, so that the final fsync (which the PUT waits for) has little left to write.
+const BACKGROUND_SYNC_BYTES = 32 * 1024 * 1024;
 
 export interface WriteDurableOptions {
   expectedSize?: number | undefined;
@@ -73,7 +76,10 @@ export async function writeDurableFile(
   const { expectedSize } = options;
   let batch: Buffer[] = [];
   let batchBytes = 0;
+  let unsyncedBytes = 0;
+  let backgroundSync: Promise<void> | null = null;
   const flush = async (): Promise<void> => {
+    unsyncedBytes += batchBytes;
     let pending = batch;
     batch = [];
     batchBytes = 0;
@@ -85,6 +91,15 @@ export async function writeDurableFile(
         pending = pending.slice(1);
       }
       if (written > 0) pending = [(pending[0] as Buffer).subarray(written), ...pending.slice(1)];
+    }
+    if (unsyncedBytes >= BACKGROUND_SYNC_BYTES && backgroundSync === null) {
+      unsyncedBytes = 0;
+      const started = handle.datasync();
+      // A failure is seen when the final sync awaits it; until then it must not be unhandled.
+      started.catch(() => undefined);
+      backgroundSync = started.finally(() => {
+        backgroundSync = null;
+      });
     }
   };
   const append = async (chunk: Buffer): Promise<void> => {
@@ -107,9 +122,11 @@ export async function writeDurableFile(
     }
     await flush();
     if (expectedSize !== undefined && size !== expectedSize) throw sizeMismatch(expectedSize, size, true);
+    await backgroundSync;
     await Promise.all([handle.sync(), options.syncDirectory ? syncDirectory(dir) : undefined]);
     await handle.close();
   } catch (error) {
+    await (backgroundSync as Promise<void> | null)?.catch(() => undefined);
     await handle.close().catch(() => undefined);
     await rm(path, { force: true });
     throw error;
