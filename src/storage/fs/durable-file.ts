@@ -122,7 +122,7 @@ export async function writeDurableFile(
     }
     await flush();
     if (expectedSize !== undefined && size !== expectedSize) throw sizeMismatch(expectedSize, size, true);
-    await backgroundSync;
+    await (backgroundSync as Promise<void> | null);
     await Promise.all([handle.sync(), options.syncDirectory ? syncDirectory(dir) : undefined]);
     await handle.close();
   } catch (error) {
