@@ -62,6 +62,10 @@ export const ERROR_CODES = {
   BACKEND_REJECTED: { status: 502, kind: 'system', retryable: false },
   /** A remote engine kept answering 429 / throttling, or 5xx, after the retries. */
   BACKEND_THROTTLED: { status: 503, kind: 'system', retryable: true },
+  // scheduler
+  LEASE_LOST: { status: 409, kind: 'user', retryable: false },
+  IDEMPOTENCY_KEY_REUSED: { status: 422, kind: 'user', retryable: false },
+  WRITE_CONFLICT: { status: 409, kind: 'system', retryable: true },
 } as const satisfies Record<string, { status: number; kind: ErrorKind; retryable: boolean }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

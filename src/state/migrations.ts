@@ -118,4 +118,113 @@ export const MIGRATIONS: readonly string[] = [
   -- environment.secrets of a service, sealed; the definition column holds none.
   ALTER TABLE services ADD COLUMN secrets_sealed TEXT;
   `,
+  // 4: scheduler: divisible jobs, their partitions, tenants and sites (src/scheduler)
+  `
+  CREATE TABLE sched_tenants (
+    name TEXT PRIMARY KEY,
+    token_hash TEXT NOT NULL UNIQUE,
+    max_concurrent_jobs INTEGER NOT NULL,
+    max_partitions INTEGER NOT NULL,
+    created_at INTEGER NOT NULL
+  ) STRICT;
+
+  -- An infrastructure (a Slurm site, a workstation pool...) with its own token.
+  CREATE TABLE sched_sites (
+    name TEXT PRIMARY KEY,
+    token_hash TEXT NOT NULL UNIQUE,
+    slots INTEGER NOT NULL DEFAULT 0,
+    last_seen_at INTEGER,
+    created_at INTEGER NOT NULL
+  ) STRICT;
+
+  -- One divisible job. The sum_* .. finished_done columns are the balancer's running sums over the job's
+  -- partitions, so that a report reads and writes one partition and this row (O(1)). version: optimistic
+  -- concurrency (every write is conditional on the version read).
+  CREATE TABLE sched_jobs (
+    id TEXT PRIMARY KEY,
+    tenant TEXT NOT NULL,
+    name TEXT,
+    spec TEXT NOT NULL,
+    state TEXT NOT NULL,
+    version INTEGER NOT NULL DEFAULT 0,
+    iterations INTEGER NOT NULL,
+    report_interval_ms INTEGER NOT NULL,
+    epoch_ms INTEGER NOT NULL,
+    deadline_at INTEGER,
+    expires_at INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    started_at INTEGER,
+    finished_at INTEGER,
+    seq INTEGER NOT NULL,
+    partition_count INTEGER NOT NULL,
+    sum_done INTEGER NOT NULL DEFAULT 0,
+    sum_assigned INTEGER NOT NULL DEFAULT 0,
+    sum_speed REAL NOT NULL DEFAULT 0,
+    sum_speed_time REAL NOT NULL DEFAULT 0,
+    reserved INTEGER NOT NULL DEFAULT 0,
+    active INTEGER NOT NULL DEFAULT 0,
+    trusted INTEGER NOT NULL DEFAULT 0,
+    pending INTEGER NOT NULL DEFAULT 0,
+    missing INTEGER NOT NULL DEFAULT 0,
+    finished INTEGER NOT NULL DEFAULT 0,
+    finished_done INTEGER NOT NULL DEFAULT 0,
+    overrun INTEGER NOT NULL DEFAULT 0,
+    deadline_checked_at INTEGER,
+    result TEXT,
+    error TEXT
+  ) STRICT;
+  CREATE INDEX sched_jobs_tenant ON sched_jobs(tenant, seq);
+  CREATE INDEX sched_jobs_state ON sched_jobs(state, expires_at);
+
+  CREATE TABLE sched_partitions (
+    job_id TEXT NOT NULL REFERENCES sched_jobs(id) ON DELETE CASCADE,
+    idx INTEGER NOT NULL,
+    tenant TEXT NOT NULL,
+    job_seq INTEGER NOT NULL,
+    attempt INTEGER NOT NULL DEFAULT 0,
+    failures INTEGER NOT NULL DEFAULT 0,
+    state TEXT NOT NULL,
+    version INTEGER NOT NULL DEFAULT 0,
+    site TEXT,
+    token_hash TEXT,
+    lease_until INTEGER,
+    assigned INTEGER NOT NULL DEFAULT 0,
+    done INTEGER NOT NULL DEFAULT 0,
+    speed REAL NOT NULL DEFAULT 0,
+    trusted INTEGER NOT NULL DEFAULT 0,
+    last_report_at INTEGER,
+    last_report_sec REAL NOT NULL DEFAULT 0,
+    last_elapsed_sec REAL NOT NULL DEFAULT 0,
+    slow_reports INTEGER NOT NULL DEFAULT 0,
+    started_at INTEGER,
+    finished_at INTEGER,
+    result TEXT,
+    PRIMARY KEY (job_id, idx)
+  ) STRICT;
+  CREATE INDEX sched_partitions_queue ON sched_partitions(state, tenant, job_seq, idx);
+  CREATE INDEX sched_partitions_silent ON sched_partitions(state, last_report_at);
+  CREATE INDEX sched_partitions_lease ON sched_partitions(lease_until) WHERE lease_until IS NOT NULL;
+
+  -- Per-partition speed timeline (TaScaaS's balance.rep), insert-only.
+  CREATE TABLE sched_speed_samples (
+    job_id TEXT NOT NULL REFERENCES sched_jobs(id) ON DELETE CASCADE,
+    idx INTEGER NOT NULL,
+    attempt INTEGER NOT NULL,
+    at INTEGER NOT NULL,
+    done INTEGER NOT NULL,
+    speed REAL NOT NULL
+  ) STRICT;
+  CREATE INDEX sched_speed_samples_job ON sched_speed_samples(job_id, idx);
+
+  -- Answers remembered per idempotency key, so a retried POST changes nothing twice.
+  CREATE TABLE sched_idempotency (
+    scope TEXT NOT NULL,
+    key TEXT NOT NULL,
+    request_hash TEXT NOT NULL,
+    response TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (scope, key)
+  ) STRICT;
+  CREATE INDEX sched_idempotency_age ON sched_idempotency(created_at);
+  `,
 ];
