@@ -30,6 +30,7 @@ import {
   withStorageQuotas,
 } from './auth/index.js';
 import { MapReduceEngine } from './mapreduce/index.js';
+import { startSchedulerService } from './scheduler/scheduler-service.js';
 
 export interface Platform {
   /** Base URL of the REST API, e.g. http://127.0.0.1:8080 */
@@ -91,6 +92,8 @@ export async function startPlatform(config: NubesConfig, logger: Logger): Promis
       oidc,
       serviceOfToken: (token) => registry.serviceOfToken(token),
     });
+    const scheduling = startSchedulerService({ db, clock, logger, registry });
+    closers.push(() => scheduling.close());
     const queue = new JobQueue(db, clock, `${process.pid}-${newId()}`);
     let dispatcher: Dispatcher | null = null;
     let mapreduce: MapReduceEngine | null = null;
@@ -104,13 +107,14 @@ export async function startPlatform(config: NubesConfig, logger: Logger): Promis
       db,
       rootDir: join(config.dataDir, 'objects'),
       // wake() only schedules a pass (setImmediate), which runs after the upload's transaction commits.
-      onEvent: (event) => {
+      onEvent: scheduling.watchJobFiles((event) => {
         triggerServices(event);
         mapreduce?.onStorageEvent(event);
-      },
+      }),
       clock,
     });
     closers.push(() => store.close());
+    await scheduling.attachStore(store);
 
     const local = await createLocalExecutor({
       dataDir: config.dataDir,
@@ -223,6 +227,7 @@ export async function startPlatform(config: NubesConfig, logger: Logger): Promis
       executorNames: () => [...executors.keys()],
       auth: { authenticator, users, quotas, oidc },
       mapreduce: mapreduceEngine,
+      scheduler: scheduling.scheduler,
     });
     await app.listen({ port: config.port, host: config.host });
     closers.push(() => app.close());

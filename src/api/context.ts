@@ -10,6 +10,7 @@ import type { MapReduceEngine } from '../mapreduce/index.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import type { ApiAuth } from './context-auth.js';
 import type { PlatformMetrics } from './metrics.js';
+import type { Scheduler } from '../scheduler/index.js';
 
 export interface ApiContext {
   config: NubesConfig;
@@ -35,4 +36,6 @@ export interface ApiContext {
   auth: ApiAuth;
   /** The MapReduce engine (absent: /system/mapreduce answers UNAVAILABLE). */
   mapreduce?: MapReduceEngine;
+  /** The divisible-job scheduler (TaScaaS). */
+  scheduler: Scheduler;
 }

@@ -14,10 +14,12 @@ import { EventStreams } from './event-stream.js';
 import { collectRoutes, openApiRoutes } from './openapi.js';
 import { fdlRoutes } from './routes/fdl.js';
 import { invokeRoutes } from './routes/invoke.js';
+import { legacyLbRoutes } from './routes/legacy-lb.js';
 import { liveRoutes } from './routes/live.js';
 import { logRoutes } from './routes/logs.js';
 import { mapreduceRoutes } from './routes/mapreduce.js';
 import { observabilityRoutes } from './routes/observability.js';
+import { schedulerRoutes } from './routes/scheduler.js';
 import { serviceRoutes } from './routes/services.js';
 import { storageRoutes } from './routes/storage.js';
 import { systemRoutes } from './routes/system.js';
@@ -68,6 +70,8 @@ export function createApiServer(ctx: ApiContext): FastifyInstance {
   bucketRoutes(app, ctx);
   userRoutes(app, ctx);
   mapreduceRoutes(app, ctx);
+  schedulerRoutes(app, ctx);
+  legacyLbRoutes(app, ctx);
   void app.register((scope, _options, done) => {
     invokeRoutes(scope, ctx);
     done();

@@ -10,10 +10,12 @@ import { registerApplyCommands } from './commands/apply.js';
 import { registerClusterCommands } from './commands/cluster.js';
 import { registerFdlCommands } from './commands/fdl.js';
 import { registerMapReduceCommands } from './commands/mapreduce.js';
+import { registerJobCommands } from './commands/jobs.js';
 import { registerServerCommand } from './commands/server.js';
 import { registerServiceCommands } from './commands/service.js';
 import { registerServiceFileCommands } from './commands/service-files.js';
 import { registerServiceLogCommands } from './commands/service-logs.js';
+import { registerWorkerCommand } from './commands/worker.js';
 import { EXIT_OK, EXIT_USER_ERROR, reportError } from './error-output.js';
 import { nubesVersion } from './version.js';
 
@@ -42,6 +44,8 @@ export function createProgram(ctx: CommandContext): Command {
   registerServiceLogCommands(service, ctx);
   registerServiceFileCommands(service, ctx);
   registerMapReduceCommands(program, ctx);
+  registerJobCommands(program, ctx);
+  registerWorkerCommand(program, ctx);
   return program;
 }
 

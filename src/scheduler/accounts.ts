@@ -27,7 +27,10 @@ export interface Site {
 
 const nameSchema = z
   .string()
-  .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes, at most 63, not starting with a dash');
+  .regex(
+    /^[a-z0-9][a-z0-9-]{0,62}$/,
+    'lower-case letters, digits and dashes, at most 63, not starting with a dash',
+  );
 
 export const tenantInputSchema = z
   .object({
@@ -56,7 +59,8 @@ export class Accounts {
 
   createTenant(input: z.input<typeof tenantInputSchema>): { tenant: Tenant; token: string } {
     const parsed = tenantInputSchema.parse(input);
-    if (parsed.name === ADMIN_TENANT) throw new PlatformError('CONFLICT', 'the tenant name "admin" is reserved');
+    if (parsed.name === ADMIN_TENANT)
+      throw new PlatformError('CONFLICT', 'the tenant name "admin" is reserved');
     const token = `nbt_${randomSecret(24)}`;
     const createdAt = this.clock.now();
     const info = this.db
@@ -121,7 +125,12 @@ export class Accounts {
         'SELECT name, slots, last_seen_at, created_at FROM sched_sites ORDER BY name',
       )
       .all()
-      .map((row) => ({ name: row.name, slots: row.slots, lastSeenAt: row.last_seen_at, createdAt: row.created_at }));
+      .map((row) => ({
+        name: row.name,
+        slots: row.slots,
+        lastSeenAt: row.last_seen_at,
+        createdAt: row.created_at,
+      }));
   }
 
   /** Checks a site's token; UNAUTHENTICATED when it does not match the named site. */

@@ -219,7 +219,12 @@ export interface Step {
   overrun: number;
 }
 
-function answerFor(job: JobBalance, part: PartitionBalance, params: BalancerParams, nowSec: number): Assignment {
+function answerFor(
+  job: JobBalance,
+  part: PartitionBalance,
+  params: BalancerParams,
+  nowSec: number,
+): Assignment {
   const { etaSec } = forecast(job, nowSec);
   return {
     assigned: part.assigned,
@@ -253,7 +258,12 @@ function rebalance(job: JobBalance, part: PartitionBalance, params: BalancerPara
 }
 
 /** A partition calls start (first contact of this attempt, or a restart after a crash). */
-export function onStart(job: JobBalance, part: PartitionBalance, nowSec: number, params: BalancerParams): Step {
+export function onStart(
+  job: JobBalance,
+  part: PartitionBalance,
+  nowSec: number,
+  params: BalancerParams,
+): Step {
   if (part.state === 'started' || part.state === 'reporting') {
     // A second start is a resumed process (RUPER-LB's rule): keep its assignment, reset its time origin.
     const next = { ...part, lastReportSec: nowSec, lastElapsedSec: 0 };
@@ -302,7 +312,12 @@ function measure(
   // Prefer the partition's own clock (no network delay); fall back to ours.
   let deltaSec = elapsedSec - part.lastElapsedSec;
   if (!(deltaSec > 0)) deltaSec = nowSec - part.lastReportSec;
-  const next = { ...part, done, lastReportSec: nowSec, lastElapsedSec: Math.max(elapsedSec, part.lastElapsedSec) };
+  const next = {
+    ...part,
+    done,
+    lastReportSec: nowSec,
+    lastElapsedSec: Math.max(elapsedSec, part.lastElapsedSec),
+  };
   if (!(deltaSec > 0) || deltaDone < 0) return next;
   const sample = deltaDone / deltaSec;
   const othersTrusted = job.trusted - (part.trusted ? 1 : 0);
@@ -362,11 +377,19 @@ export function onFinish(
   const overrun = Math.max(0, measured.done - allowed);
   const next: PartitionBalance = { ...measured, state: 'finished', assigned: measured.done };
   const nextJob = applyChange(job, part, next);
-  return { job: nextJob, part: next, answer: { ...answerFor(nextJob, next, params, nowSec), stop: true }, overrun };
+  return {
+    job: nextJob,
+    part: next,
+    answer: { ...answerFor(nextJob, next, params, nowSec), stop: true },
+    overrun,
+  };
 }
 
 /** A partition silent for longer than its window: its remaining share is revoked (returned to the pool). */
-export function onMissing(job: JobBalance, part: PartitionBalance): { job: JobBalance; part: PartitionBalance } {
+export function onMissing(
+  job: JobBalance,
+  part: PartitionBalance,
+): { job: JobBalance; part: PartitionBalance } {
   const next: PartitionBalance = { ...part, state: 'missing', assigned: part.done, trusted: false };
   return { job: applyChange(job, part, next), part: next };
 }
@@ -375,7 +398,10 @@ export function onMissing(job: JobBalance, part: PartitionBalance): { job: JobBa
  * A partition whose lease expired (its site died, or it never came back): its work is lost (its result was
  * never uploaded), its iterations return to the pool, and it is queued again for another site.
  */
-export function onLeaseLost(job: JobBalance, part: PartitionBalance): { job: JobBalance; part: PartitionBalance } {
+export function onLeaseLost(
+  job: JobBalance,
+  part: PartitionBalance,
+): { job: JobBalance; part: PartitionBalance } {
   const next: PartitionBalance = { ...newPartitionBalance(), state: 'queued' };
   return { job: applyChange(job, part, next), part: next };
 }

@@ -22,7 +22,8 @@ export function finalizeJob(db: Db, store: SchedulerStore, jobId: string): void 
       part.balance = closed;
       part.leaseUntil = null;
       part.tokenHash = null;
-      if (!store.writePartition(part)) throw new PlatformError('WRITE_CONFLICT', `partition ${part.index} changed`);
+      if (!store.writePartition(part))
+        throw new PlatformError('WRITE_CONFLICT', `partition ${part.index} changed`);
     }
     if (!store.writeJob(job)) throw new PlatformError('WRITE_CONFLICT', `job "${jobId}" changed`);
   })();

@@ -28,7 +28,11 @@ const jobSpecSchema = z
     resultReducer: z.enum(REDUCERS).default('none'),
     reportIntervalSec: z.number().min(0.01).max(86_400).optional(),
     /** The job expires (stops, keeps what finished) after this long. TaScaaS: one day. */
-    timeoutSec: z.number().positive().max(30 * 86_400).default(86_400),
+    timeoutSec: z
+      .number()
+      .positive()
+      .max(30 * 86_400)
+      .default(86_400),
     /** Process failures of one partition before the job fails. */
     maxAttempts: z.number().int().min(1).max(100).default(3),
   })
@@ -72,7 +76,8 @@ export function parseJobSpec(raw: unknown): JobSpec {
   // TaScaaS: time <= 0 disables balancing; a deadline only when positive.
   const deadlineSec = spec.deadlineSec ?? (spec.time !== undefined && spec.time > 0 ? spec.time : null);
   // TaScaaS reports 20 times per job (at least every 20 s); without a deadline, every 20 s.
-  const reportIntervalSec = spec.reportIntervalSec ?? (deadlineSec === null ? 20 : Math.max(deadlineSec / 20, 20));
+  const reportIntervalSec =
+    spec.reportIntervalSec ?? (deadlineSec === null ? 20 : Math.max(deadlineSec / 20, 20));
   const input = { ...spec.input };
   if (spec.inputFile !== undefined) input['inputFile'] = spec.inputFile;
   return {
@@ -81,7 +86,12 @@ export function parseJobSpec(raw: unknown): JobSpec {
     deadlineSec,
     partitions: Math.min(spec.partitions ?? spec.initWorkers ?? 1, spec.iterations),
     input,
-    command: spec.command === undefined ? null : typeof spec.command === 'string' ? ['sh', '-c', spec.command] : spec.command,
+    command:
+      spec.command === undefined
+        ? null
+        : typeof spec.command === 'string'
+          ? ['sh', '-c', spec.command]
+          : spec.command,
     service: spec.service ?? null,
     resultReducer: spec.resultReducer,
     reportIntervalSec,

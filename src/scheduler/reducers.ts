@@ -21,16 +21,24 @@ function sumTwo(a: unknown, b: unknown, path: string): unknown {
     return out;
   }
   if (typeof a === 'string' && a === b) return a;
-  throw new PlatformError('VALIDATION_FAILED', `cannot sum partition results at "${path || '(root)'}": ${typeof a} and ${typeof b}`);
+  throw new PlatformError(
+    'VALIDATION_FAILED',
+    `cannot sum partition results at "${path || '(root)'}": ${typeof a} and ${typeof b}`,
+  );
 }
 
 /** Reduces `results` (in partition order) with the named reducer. */
-export function reduceResults(reducer: ReducerName, results: { partition: number; result: unknown }[]): unknown {
+export function reduceResults(
+  reducer: ReducerName,
+  results: { partition: number; result: unknown }[],
+): unknown {
   switch (reducer) {
     case 'none':
       return results;
     case 'concat':
-      return results.flatMap((entry) => (Array.isArray(entry.result) ? (entry.result as unknown[]) : [entry.result]));
+      return results.flatMap((entry) =>
+        Array.isArray(entry.result) ? (entry.result as unknown[]) : [entry.result],
+      );
     case 'sum':
       return results.reduce<unknown>((acc, entry) => sumTwo(acc, entry.result, ''), null);
   }

@@ -327,7 +327,14 @@ export class SchedulerStore {
   }
 
   addSample(part: PartitionRow, at: number): void {
-    this.stmts.insertSample.run(part.jobId, part.index, part.attempt, at, part.balance.done, part.balance.speed);
+    this.stmts.insertSample.run(
+      part.jobId,
+      part.index,
+      part.attempt,
+      at,
+      part.balance.done,
+      part.balance.speed,
+    );
   }
 
   /** All partitions of a job, by index (for display and results, never on the report path). */
@@ -343,7 +350,9 @@ export class SchedulerStore {
       tenant === null
         ? this.db.prepare<[number], RawJob>('SELECT * FROM sched_jobs ORDER BY seq DESC LIMIT ?').all(limit)
         : this.db
-            .prepare<[string, number], RawJob>('SELECT * FROM sched_jobs WHERE tenant = ? ORDER BY seq DESC LIMIT ?')
+            .prepare<[string, number], RawJob>(
+              'SELECT * FROM sched_jobs WHERE tenant = ? ORDER BY seq DESC LIMIT ?',
+            )
             .all(tenant, limit);
     return rows.map(toJob);
   }

@@ -78,15 +78,20 @@ export class Scheduler {
     const id = `sj-${randomSecret(12).replace(/[^A-Za-z0-9]/g, 'x')}`;
     const now = this.clock.now();
     return this.db.transaction(() => {
-      const live = this.db
-        .prepare<[string], { n: number }>(
-          `SELECT COUNT(*) AS n FROM sched_jobs WHERE tenant = ? AND state IN ('pending', 'running', 'finishing')`,
-        )
-        .get(tenant)?.n ?? 0;
+      const live =
+        this.db
+          .prepare<[string], { n: number }>(
+            `SELECT COUNT(*) AS n FROM sched_jobs WHERE tenant = ? AND state IN ('pending', 'running', 'finishing')`,
+          )
+          .get(tenant)?.n ?? 0;
       if (live >= quotas.maxConcurrentJobs) {
-        throw new PlatformError('QUOTA_EXCEEDED', `tenant "${tenant}" already runs ${live} jobs (quota ${quotas.maxConcurrentJobs})`, {
-          details: { quota: 'maxConcurrentJobs', limit: quotas.maxConcurrentJobs },
-        });
+        throw new PlatformError(
+          'QUOTA_EXCEEDED',
+          `tenant "${tenant}" already runs ${live} jobs (quota ${quotas.maxConcurrentJobs})`,
+          {
+            details: { quota: 'maxConcurrentJobs', limit: quotas.maxConcurrentJobs },
+          },
+        );
       }
       const room = quotas.maxPartitions - this.livePartitions(tenant);
       if (spec.partitions > room) {
@@ -108,7 +113,8 @@ export class Scheduler {
       });
       const job = this.requireJob(id);
       this.addPartitions(job, spec.partitions);
-      if (!this.store.writeJob(job)) throw new PlatformError('WRITE_CONFLICT', 'the job changed while it was created');
+      if (!this.store.writeJob(job))
+        throw new PlatformError('WRITE_CONFLICT', 'the job changed while it was created');
       return job;
     })();
   }
@@ -144,11 +150,14 @@ export class Scheduler {
   lease(site: string, slots: number): LeasedPartition[] {
     const now = this.clock.now();
     this.accounts.touchSite(site);
-    return withRelaxedSync(this.db, () =>
+    return relaxed(this.db, () =>
       this.db.transaction(() =>
         leasePartitions(this.store, site, slots, now, (job) => ({
           leaseMs: this.leaseMsOf(job),
-          script: job.spec.service !== null && this.resolveServiceScript ? this.resolveServiceScript(job.spec.service) : null,
+          script:
+            job.spec.service !== null && this.resolveServiceScript
+              ? this.resolveServiceScript(job.spec.service)
+              : null,
         })),
       )(),
     );
@@ -158,14 +167,20 @@ export class Scheduler {
    * Runs one protocol step on (job, partition) in a transaction with optimistic concurrency: reads both
    * rows, lets `step` change them, writes both back conditionally, retries if either changed meanwhile.
    */
-  private mutate<T>(jobId: string, index: number, auth: PartitionAuth, step: (job: JobRow, part: PartitionRow) => T): T {
+  private mutate<T>(
+    jobId: string,
+    index: number,
+    auth: PartitionAuth,
+    step: (job: JobRow, part: PartitionRow) => T,
+  ): T {
     for (let attempt = 1; ; attempt++) {
       try {
-        return withRelaxedSync(this.db, () =>
+        return relaxed(this.db, () =>
           this.db.transaction(() => {
             const job = this.store.getJob(jobId);
             const part = job ? this.store.getPartition(jobId, index) : null;
-            if (!job || !part) throw new PlatformError('NOT_FOUND', `no partition ${index} in scheduler job "${jobId}"`);
+            if (!job || !part)
+              throw new PlatformError('NOT_FOUND', `no partition ${index} in scheduler job "${jobId}"`);
             checkAuth(part, auth);
             const out = step(job, part);
             if (!this.store.writePartition(part) || !this.store.writeJob(job))
@@ -174,7 +189,11 @@ export class Scheduler {
           })(),
         );
       } catch (error) {
-        if (!(error instanceof PlatformError && error.code === 'WRITE_CONFLICT') || attempt >= MAX_WRITE_ATTEMPTS) throw error;
+        if (
+          !(error instanceof PlatformError && error.code === 'WRITE_CONFLICT') ||
+          attempt >= MAX_WRITE_ATTEMPTS
+        )
+          throw error;
       }
     }
   }
@@ -212,7 +231,12 @@ export class Scheduler {
       if (FINAL_JOB_STATES.includes(job.state) || job.state === 'finishing') return this.stopped(job, part);
       if (part.balance.state === 'finished') return this.stopped(job, part);
       const now = this.clock.now();
-      const step = onStart(job.balance, part.balance, this.nowSec(job, now), balancerParams(job.reportIntervalMs / 1000));
+      const step = onStart(
+        job.balance,
+        part.balance,
+        this.nowSec(job, now),
+        balancerParams(job.reportIntervalMs / 1000),
+      );
       this.applyStep(job, part, step, now);
       part.startedAt ??= now;
       if (job.state === 'pending') {
@@ -224,7 +248,13 @@ export class Scheduler {
     });
   }
 
-  report(jobId: string, index: number, auth: PartitionAuth, done: number, elapsedSec: number): ProtocolAnswer {
+  report(
+    jobId: string,
+    index: number,
+    auth: PartitionAuth,
+    done: number,
+    elapsedSec: number,
+  ): ProtocolAnswer {
     return this.mutate(jobId, index, auth, (job, part) => {
       if (FINAL_JOB_STATES.includes(job.state) || job.state === 'finishing') return this.stopped(job, part);
       requireStarted(part);
@@ -245,17 +275,37 @@ export class Scheduler {
     job.deadlineCheckedAt = now;
     const room = this.accounts.quotas(job.tenant).maxPartitions - this.livePartitions(job.tenant);
     const params = balancerParams(job.reportIntervalMs / 1000);
-    const extra = extraPartitionsForDeadline(job.balance, this.nowSec(job, now), this.nowSec(job, job.deadlineAt), room, params);
+    const extra = extraPartitionsForDeadline(
+      job.balance,
+      this.nowSec(job, now),
+      this.nowSec(job, job.deadlineAt),
+      room,
+      params,
+    );
     if (extra > 0) this.addPartitions(job, extra);
   }
 
-  finish(jobId: string, index: number, auth: PartitionAuth, done: number, elapsedSec: number, result: unknown): ProtocolAnswer {
+  finish(
+    jobId: string,
+    index: number,
+    auth: PartitionAuth,
+    done: number,
+    elapsedSec: number,
+    result: unknown,
+  ): ProtocolAnswer {
     const answer = this.mutate(jobId, index, auth, (job, part) => {
       if (part.balance.state === 'finished') return this.stopped(job, part);
       if (FINAL_JOB_STATES.includes(job.state)) return this.stopped(job, part);
       requireStarted(part);
       const now = this.clock.now();
-      const step = onFinish(job.balance, part.balance, done, elapsedSec, this.nowSec(job, now), balancerParams(job.reportIntervalMs / 1000));
+      const step = onFinish(
+        job.balance,
+        part.balance,
+        done,
+        elapsedSec,
+        this.nowSec(job, now),
+        balancerParams(job.reportIntervalMs / 1000),
+      );
       this.applyStep(job, part, step, now);
       part.leaseUntil = null;
       part.finishedAt = now;
@@ -276,7 +326,12 @@ export class Scheduler {
    * The site reports that a partition's process failed (exit code, log tail). The partition is queued again
    * for another attempt, or the job fails once the partition has failed `maxAttempts` times.
    */
-  fail(jobId: string, index: number, auth: PartitionAuth, failure: { exitCode: number | null; log: string }): void {
+  fail(
+    jobId: string,
+    index: number,
+    auth: PartitionAuth,
+    failure: { exitCode: number | null; log: string },
+  ): void {
     const failed = this.mutate(jobId, index, auth, (job, part) => {
       if (FINAL_JOB_STATES.includes(job.state) || part.balance.state === 'finished') return false;
       this.requeue(job, part);
@@ -307,6 +362,41 @@ export class Scheduler {
     part.startedAt = null;
   }
 
+  /**
+   * Runs `fn` once per (scope, key): a repeated call with the same request returns the first answer without
+   * running again; the same key with another request is IDEMPOTENCY_KEY_REUSED. The answer is stored in
+   * the same transaction as the change it describes.
+   */
+  once<T>(scope: string, key: string | undefined, requestHash: string, fn: () => T): T {
+    if (key === undefined) return fn();
+    if (key.length === 0 || key.length > 200)
+      throw new PlatformError('BAD_REQUEST', 'the Idempotency-Key header must have 1 to 200 characters');
+    return relaxed(this.db, () =>
+      this.db.transaction(() => {
+        const seen = this.db
+          .prepare<[string, string], { request_hash: string; response: string }>(
+            'SELECT request_hash, response FROM sched_idempotency WHERE scope = ? AND key = ?',
+          )
+          .get(scope, key);
+        if (seen) {
+          if (seen.request_hash !== requestHash)
+            throw new PlatformError(
+              'IDEMPOTENCY_KEY_REUSED',
+              `idempotency key "${key}" was used for another request`,
+            );
+          return JSON.parse(seen.response) as T;
+        }
+        const out = fn();
+        this.db
+          .prepare(
+            'INSERT INTO sched_idempotency (scope, key, request_hash, response, created_at) VALUES (?, ?, ?, ?, ?)',
+          )
+          .run(scope, key, requestHash, JSON.stringify(out), this.clock.now());
+        return out;
+      })(),
+    );
+  }
+
   /** Cancels a job: partitions are told to stop at their next call. */
   cancel(jobId: string, tenant: string): JobRow {
     const job = this.requireJob(jobId, tenant);
@@ -315,7 +405,8 @@ export class Scheduler {
       const fresh = this.requireJob(jobId);
       fresh.state = 'cancelled';
       fresh.finishedAt = this.clock.now();
-      if (!this.store.writeJob(fresh)) throw new PlatformError('WRITE_CONFLICT', `job "${jobId}" changed while cancelled`);
+      if (!this.store.writeJob(fresh))
+        throw new PlatformError('WRITE_CONFLICT', `job "${jobId}" changed while cancelled`);
     })();
     finalizeJob(this.db, this.store, jobId);
     return this.requireJob(jobId);
@@ -364,6 +455,11 @@ export class Scheduler {
   }
 }
 
+/** Commits without fsync (safe against a killed process, see withRelaxedSync) unless already in a transaction. */
+function relaxed<T>(db: Db, fn: () => T): T {
+  return db.inTransaction ? fn() : withRelaxedSync(db, fn);
+}
+
 function newQueued() {
   return {
     state: 'queued' as const,
@@ -390,5 +486,8 @@ function checkAuth(part: PartitionRow, auth: PartitionAuth): void {
     return;
   }
   if (part.tokenHash === null || !safeEqual(hashToken(auth.token), part.tokenHash))
-    throw new PlatformError('LEASE_LOST', `partition ${part.index}: this token's lease is over (the partition was handed out again)`);
+    throw new PlatformError(
+      'LEASE_LOST',
+      `partition ${part.index}: this token's lease is over (the partition was handed out again)`,
+    );
 }

@@ -126,7 +126,13 @@ export function simulate(options: SimOptions): SimResult {
     for (const lease of scheduler.lease('sim', free.length)) {
       const worker = idle.shift() ?? spare.shift();
       if (!worker) break;
-      const trace: SimPartitionTrace = { index: lease.index, speed: worker.speed, finishedAtSec: null, done: 0, answers: [] };
+      const trace: SimPartitionTrace = {
+        index: lease.index,
+        speed: worker.speed,
+        finishedAtSec: null,
+        done: 0,
+        answers: [],
+      };
       traces.push(trace);
       const answer = scheduler.start(job.id, lease.index, { token: lease.token });
       trace.answers.push({ ...answer, atSec: nowSec() });
@@ -162,7 +168,8 @@ export function simulate(options: SimOptions): SimResult {
       const rate = w.speed * (1 + noise * (2 * random() - 1));
       run.exact = Math.min(run.assigned, run.exact + rate * stepSec);
       const done = Math.floor(run.exact);
-      const silent = w.silentFromSec !== undefined && t >= w.silentFromSec && t < (w.silentUntilSec ?? Infinity);
+      const silent =
+        w.silentFromSec !== undefined && t >= w.silentFromSec && t < (w.silentUntilSec ?? Infinity);
       // Cut off from the network: keeps computing its last assignment, cannot report.
       if (silent) continue;
       const elapsed = t - run.startSec;
@@ -171,7 +178,9 @@ export function simulate(options: SimOptions): SimResult {
         if (done >= run.assigned) {
           answer = scheduler.report(job.id, run.lease.index, { token: run.lease.token }, done, elapsed);
           if (answer.stop || answer.assigned <= done) {
-            answer = scheduler.finish(job.id, run.lease.index, { token: run.lease.token }, done, elapsed, { done });
+            answer = scheduler.finish(job.id, run.lease.index, { token: run.lease.token }, done, elapsed, {
+              done,
+            });
             run.trace.finishedAtSec = t;
             run.trace.done = done;
             running.splice(running.indexOf(run), 1);
@@ -198,7 +207,8 @@ export function simulate(options: SimOptions): SimResult {
     }
     if (t >= nextTickSec) {
       const changes = scheduler.tick();
-      if (changes.missing + changes.requeued > 0) events.push(`${t.toFixed(2)} tick ${JSON.stringify(changes)}`);
+      if (changes.missing + changes.requeued > 0)
+        events.push(`${t.toFixed(2)} tick ${JSON.stringify(changes)}`);
       nextTickSec = t + options.reportIntervalSec / 4;
     }
     dispatch();
