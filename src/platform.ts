@@ -114,7 +114,7 @@ export async function startPlatform(config: NubesConfig, logger: Logger): Promis
       clock,
     });
     closers.push(() => store.close());
-    await scheduling.attachStore(store);
+    scheduling.attachStore(store);
 
     const local = await createLocalExecutor({
       dataDir: config.dataDir,

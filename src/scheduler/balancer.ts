@@ -192,13 +192,27 @@ export interface Forecast {
   etaSec: number | null;
   /** Iterations nobody is assigned (can only grow a partition from here). */
   pool: number;
+  /**
+   * The horizon shares are cut to: as `etaSec`, but counting partitions not yet started (queued, leased) at
+   * the mean speed, so that running partitions leave them their share instead of taking all of it.
+   */
+  shareEtaSec: number | null;
 }
 
 export function forecast(job: JobBalance, nowSec: number): Forecast {
   const predictedDone = job.sumDone + Math.max(0, nowSec * job.sumSpeed - job.sumSpeedTime);
   const remaining = Math.max(0, job.iterations - predictedDone - job.reserved);
   const etaSec = job.sumSpeed > 0 ? remaining / job.sumSpeed : remaining === 0 ? 0 : null;
-  return { predictedDone, remaining, etaSec, pool: Math.max(0, job.iterations - job.sumAssigned) };
+  const mean = job.trusted > 0 ? job.sumSpeed / job.trusted : 0;
+  const shareSpeed = job.sumSpeed + mean * job.pending;
+  const shareEtaSec = shareSpeed > 0 ? remaining / shareSpeed : etaSec;
+  return {
+    predictedDone,
+    remaining,
+    etaSec,
+    pool: Math.max(0, job.iterations - job.sumAssigned),
+    shareEtaSec,
+  };
 }
 
 /** The answer a partition receives. */
@@ -240,19 +254,22 @@ function answerFor(
  */
 function rebalance(job: JobBalance, part: PartitionBalance, params: BalancerParams, nowSec: number): number {
   const othersAssigned = job.sumAssigned - part.assigned;
-  const ceiling = Math.max(part.assigned, job.iterations - othersAssigned);
-  const { etaSec } = forecast(job, nowSec);
+  const room = job.iterations - othersAssigned;
+  // Overcommitted (a revoked partition came back with work someone else now holds): give back first.
+  if (part.assigned > room && part.assigned > part.done) return Math.max(part.done, room);
+  const ceiling = Math.max(part.assigned, room);
+  const { etaSec, shareEtaSec } = forecast(job, nowSec);
   let wanted: number;
   if (!part.trusted) {
     // Untrusted: keep what it has (PenRed 1.9.0's fix); if it has nothing left, give it a mean share.
     if (part.assigned > part.done) return part.assigned;
     const mean = job.trusted > 0 ? job.sumSpeed / job.trusted : 0;
-    wanted = part.done + (etaSec === null || mean === 0 ? 0 : mean * etaSec);
+    wanted = part.done + (shareEtaSec === null || mean === 0 ? 0 : mean * shareEtaSec);
   } else if (etaSec !== null && etaSec < params.tailFreezeSec && part.assigned > part.done) {
     // The tail: everyone is about to finish; moving work now only causes churn.
     return part.assigned;
   } else {
-    wanted = part.done + (etaSec === null ? 0 : part.speed * etaSec);
+    wanted = part.done + (shareEtaSec === null ? 0 : part.speed * shareEtaSec);
   }
   return Math.max(part.done, Math.min(Math.ceil(wanted), ceiling));
 }
@@ -270,20 +287,17 @@ export function onStart(
     const nextJob = applyChange(job, part, next);
     return { job: nextJob, part: next, answer: answerFor(nextJob, next, params, nowSec), overrun: 0 };
   }
-  const { pool, etaSec } = forecast(job, nowSec);
+  const { pool, shareEtaSec } = forecast(job, nowSec);
   let share: number;
-  if (job.trusted > 0 && etaSec !== null) {
-    // Speeds are known: a newcomer at the mean speed, sharing the remaining with everyone.
-    const mean = job.sumSpeed / job.trusted;
-    const { remaining } = forecast(job, nowSec);
-    share = Math.ceil((remaining * mean) / (job.sumSpeed + mean));
-    // Late partitions may borrow beyond the pool (the others shrink at their next report), but never in the tail.
-    if (etaSec < params.tailFreezeSec) share = Math.min(share, pool);
+  if (job.trusted > 0 && shareEtaSec !== null) {
+    // Speeds are known: a newcomer at the mean speed (the running ones left room for it, see shareEtaSec).
+    share = Math.ceil((job.sumSpeed / job.trusted) * shareEtaSec);
   } else {
     // Nothing measured yet: split the pool evenly among the partitions not yet started (this one included).
     share = Math.ceil(pool / Math.max(1, job.pending));
   }
-  share = Math.min(share, job.iterations);
+  // Never beyond the pool: an iteration is assigned to one partition at a time, so none is computed twice.
+  share = Math.min(share, pool);
   const next: PartitionBalance = {
     ...part,
     state: 'started',

@@ -19,8 +19,8 @@ export interface SchedulerService {
   scheduler: Scheduler;
   /** Wraps the store's event hook so job files uploaded to the watched bucket are submitted. */
   watchJobFiles(next: StorageEventHook): StorageEventHook;
-  /** Gives the service the object store (created after the hook) and creates the watched bucket. */
-  attachStore(store: ObjectStore): Promise<void>;
+  /** Gives the service the object store (created after the hook). The watched bucket is made by whoever uses it. */
+  attachStore(store: ObjectStore): void;
   close(): Promise<void>;
 }
 
@@ -65,9 +65,8 @@ export function startSchedulerService(options: {
         void done.finally(() => submissions.delete(done));
       });
     },
-    attachStore: async (objectStore) => {
+    attachStore: (objectStore) => {
       store = objectStore;
-      await objectStore.ensureBucket(SCHEDULER_JOBS_BUCKET);
     },
     close: async () => {
       clearInterval(timer);

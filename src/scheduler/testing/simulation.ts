@@ -99,7 +99,7 @@ interface Running {
 export function simulate(options: SimOptions): SimResult {
   const clock = new ManualClock();
   const db = openDatabase(options.dbPath ?? ':memory:');
-  const scheduler = new Scheduler({ db, clock, minLeaseMs: options.minLeaseMs ?? 0 });
+  const scheduler = new Scheduler({ db, clock, minLeaseMs: options.minLeaseMs ?? 0, minMissingMs: 0 });
   scheduler.accounts.createSite({ name: 'sim' });
   const random = seededRandom(options.seed ?? 1);
   const job = scheduler.submit(ADMIN_TENANT, {
