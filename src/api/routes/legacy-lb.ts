@@ -31,7 +31,8 @@ function text(reply: FastifyReply, status: number, body: string): FastifyReply {
 }
 
 export function legacyLbRoutes(app: FastifyInstance, ctx: ApiContext): void {
-  app.get<LegacyRequest>('/lb/:capability/:action', async (request, reply) => {
+  // Public as far as the platform's authentication goes: the capability in the path is checked below.
+  app.get<LegacyRequest>('/lb/:capability/:action', { config: { public: true } }, async (request, reply) => {
     const action = request.params.action as LegacyAction;
     if (action !== 'start' && action !== 'report' && action !== 'finish')
       return text(reply, 400, 'unknown petition');
