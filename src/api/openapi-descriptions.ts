@@ -8,7 +8,16 @@
 export interface RouteDescription {
   summary: string;
   description?: string;
-  tag: 'system' | 'services' | 'jobs' | 'invoke' | 'storage' | 'users' | 'mapreduce' | 'observability';
+  tag:
+    | 'system'
+    | 'services'
+    | 'jobs'
+    | 'invoke'
+    | 'storage'
+    | 'users'
+    | 'mapreduce'
+    | 'scheduler'
+    | 'observability';
   /**
    * Who may call: the admin only; the admin, a user the resource admits, or the service's token; any
    * authenticated caller (what it sees depends on who it is); or anyone. @default admin
@@ -420,6 +429,122 @@ export const ROUTE_DESCRIPTIONS: Record<string, RouteDescription> = {
   'GET /metrics': {
     summary: 'Prometheus metrics',
     tag: 'observability',
+    responseType: 'text/plain',
+  },
+  'POST /system/scheduler/tenants': {
+    summary: 'Create a scheduler tenant (answers its token once)',
+    tag: 'scheduler',
+    auth: 'admin',
+    body: { type: JSON_TYPE },
+    status: '201',
+    responseType: JSON_TYPE,
+  },
+  'GET /system/scheduler/tenants': {
+    summary: 'List scheduler tenants',
+    tag: 'scheduler',
+    auth: 'admin',
+    responseType: JSON_TYPE,
+  },
+  'POST /system/scheduler/sites': {
+    summary: 'Create an infrastructure (site) with its own token',
+    tag: 'scheduler',
+    auth: 'any',
+    body: { type: JSON_TYPE },
+    status: '201',
+    responseType: JSON_TYPE,
+  },
+  'GET /system/scheduler/sites': {
+    summary: 'List sites',
+    tag: 'scheduler',
+    auth: 'any',
+    responseType: JSON_TYPE,
+  },
+  'POST /system/scheduler/sites/:site/register': {
+    summary: 'A site declares its slots (site token)',
+    tag: 'scheduler',
+    auth: 'any',
+    body: { type: JSON_TYPE },
+    responseType: JSON_TYPE,
+  },
+  'POST /system/scheduler/sites/:site/lease': {
+    summary: 'A site pulls partitions on leases (site token)',
+    tag: 'scheduler',
+    auth: 'any',
+    body: { type: JSON_TYPE },
+    responseType: JSON_TYPE,
+  },
+  'POST /system/scheduler/sites/:site/heartbeat': {
+    summary: 'A site renews its leases and learns which to stop (site token)',
+    tag: 'scheduler',
+    auth: 'any',
+    body: { type: JSON_TYPE },
+    responseType: JSON_TYPE,
+  },
+  'POST /system/scheduler/jobs': {
+    summary: 'Submit a divisible job (Idempotency-Key honoured)',
+    tag: 'scheduler',
+    auth: 'any',
+    body: { type: JSON_TYPE },
+    status: '201',
+    responseType: JSON_TYPE,
+  },
+  'GET /system/scheduler/jobs': {
+    summary: 'List the scheduler jobs of the tenant',
+    tag: 'scheduler',
+    auth: 'any',
+    responseType: JSON_TYPE,
+  },
+  'GET /system/scheduler/jobs/:id': {
+    summary: 'A scheduler job with its partitions and forecast',
+    tag: 'scheduler',
+    auth: 'any',
+    responseType: JSON_TYPE,
+  },
+  'POST /system/scheduler/jobs/:id/cancel': {
+    summary: 'Cancel a scheduler job',
+    tag: 'scheduler',
+    auth: 'any',
+    responseType: JSON_TYPE,
+  },
+  'GET /system/scheduler/jobs/:id/results': {
+    summary: 'The reduced result of the job',
+    tag: 'scheduler',
+    auth: 'any',
+    responseType: JSON_TYPE,
+  },
+  'POST /system/scheduler/jobs/:id/partitions/:index/start': {
+    summary: 'A partition starts: answers its assigned iterations and report interval (partition token)',
+    tag: 'scheduler',
+    auth: 'any',
+    body: { type: JSON_TYPE },
+    responseType: JSON_TYPE,
+  },
+  'POST /system/scheduler/jobs/:id/partitions/:index/report': {
+    summary: 'A partition reports (done, elapsed): answers assigned, ETA, next interval, stop',
+    tag: 'scheduler',
+    auth: 'any',
+    body: { type: JSON_TYPE },
+    responseType: JSON_TYPE,
+  },
+  'POST /system/scheduler/jobs/:id/partitions/:index/finish': {
+    summary: 'A partition finishes with its result',
+    tag: 'scheduler',
+    auth: 'any',
+    body: { type: JSON_TYPE },
+    responseType: JSON_TYPE,
+  },
+  'POST /system/scheduler/jobs/:id/partitions/:index/fail': {
+    summary: 'A partition reports a failure (retried up to the attempts of the job)',
+    tag: 'scheduler',
+    auth: 'any',
+    body: { type: JSON_TYPE },
+    status: '204',
+  },
+  'GET /lb/:capability/:action': {
+    summary:
+      'Legacy TaScaaS/RUPER-LB text protocol (start, report, finish); the capability in the path authorises',
+    tag: 'scheduler',
+    auth: 'none',
     responseType: 'text/plain',
   },
   'GET /openapi.json': { summary: 'This document', tag: 'observability', responseType: JSON_TYPE },

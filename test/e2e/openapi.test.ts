@@ -89,7 +89,8 @@ test('operations are well formed: unique ids, path parameters declared, security
         `${key}: path parameter ${name} is not declared`,
       );
     }
-    if (path === '/health') assert.deepEqual(op.security, []);
+    // The legacy TaScaaS protocol sends no headers: a per-job capability token in its path authorises it.
+    if (path === '/health' || path.startsWith('/lb/')) assert.deepEqual(op.security, []);
     else assert.ok(op.security.length > 0, `${key} is documented as open`);
     assert.ok(op.responses.default, `${key} has no error response`);
   }
