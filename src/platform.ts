@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createApiServer, PlatformMetrics } from './api/index.js';
 import type { Logger, NubesConfig } from './core/index.js';
-import { PlatformError, systemClock, newId } from './core/index.js';
+import { PlatformError, ShutdownGate, systemClock, newId } from './core/index.js';
 import { openDatabase } from './state/index.js';
 import {
   ConcurrencyLimiter,
@@ -38,6 +38,11 @@ export interface Platform {
   /** Base URL of the S3 endpoint, e.g. http://127.0.0.1:9000 */
   s3Url: string;
   config: NubesConfig;
+  /**
+   * Shuts down gracefully: new requests are refused at once (503 UNAVAILABLE), running jobs and requests
+   * under way get `config.shutdownGraceMs` to finish, jobs still running then are stopped and queued again
+   * (without charging the attempt) for the next start; then everything is closed.
+   */
   close(): Promise<void>;
 }
 
@@ -59,6 +64,7 @@ function urlOf(host: string, port: number): string {
 
 export async function startPlatform(config: NubesConfig, logger: Logger): Promise<Platform> {
   const clock = systemClock;
+  const gate = new ShutdownGate();
   const closers: (() => Promise<void> | void)[] = [];
   const closeAll = async () => {
     for (const close of closers.reverse()) {
@@ -196,6 +202,7 @@ export async function startPlatform(config: NubesConfig, logger: Logger): Promis
       logger: logger.child({ component: 's3' }),
       // Parts of multipart uploads wait on the store's own disk, not in a possibly small temp space.
       multipartDir: join(config.dataDir, 'multipart'),
+      gate,
       // The store's own key is the admin's; users' keys name them as the principal (bucket owners).
       resolveSecret: (accessKeyId) => {
         if (accessKeyId === config.s3AccessKey)
@@ -228,18 +235,53 @@ export async function startPlatform(config: NubesConfig, logger: Logger): Promis
       auth: { authenticator, users, quotas, oidc },
       mapreduce: mapreduceEngine,
       scheduler: scheduling.scheduler,
+      gate,
     });
     await app.listen({ port: config.port, host: config.host });
     closers.push(() => app.close());
     const address = app.server.address();
     const apiPort = typeof address === 'object' && address ? address.port : config.port;
 
+    const drain = async () => {
+      gate.close();
+      logger.info(
+        {
+          graceMs: config.shutdownGraceMs,
+          runningJobs: activeDispatcher.runningCount,
+          requests: gate.pending,
+        },
+        'shutting down: refusing new requests, waiting for running jobs',
+      );
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.all([
+        activeDispatcher.close(config.shutdownGraceMs),
+        Promise.race([
+          gate.idle(),
+          new Promise<void>((resolve) => {
+            timer = setTimeout(resolve, config.shutdownGraceMs);
+          }),
+        ]),
+      ]);
+      clearTimeout(timer);
+      if (gate.pending > 0) {
+        // Requests still under way after the grace period (long sync calls) are cut: their clients retry.
+        logger.warn({ requests: gate.pending }, 'closing connections still busy after the grace period');
+        app.server.closeAllConnections();
+      }
+    };
     dispatcher.start();
     return {
       apiUrl: urlOf(config.host, apiPort),
       s3Url,
       config,
-      close: closeAll,
+      close: async () => {
+        try {
+          await drain();
+        } catch (error) {
+          logger.error({ err: error }, 'error while draining');
+        }
+        await closeAll();
+      },
     };
   } catch (error) {
     await closeAll();

@@ -2,7 +2,7 @@
  * @module api/context
  * What the API routes need from the rest of the platform.
  */
-import type { Clock, Logger, NubesConfig } from '../core/index.js';
+import type { Clock, Logger, NubesConfig, ShutdownGate } from '../core/index.js';
 import type { ConcurrencyLimiter, Dispatcher, JobQueue, JobStats, ServiceRegistry } from '../events/index.js';
 import type { Executor } from '../executors/executor.js';
 import type { JobRunner } from '../executors/job-runner.js';
@@ -36,6 +36,8 @@ export interface ApiContext {
   auth: ApiAuth;
   /** The MapReduce engine (absent: /system/mapreduce answers UNAVAILABLE). */
   mapreduce?: MapReduceEngine;
+  /** Refuses new requests once the server shuts down, and tells when those admitted are answered. */
+  gate: ShutdownGate;
   /** The divisible-job scheduler (TaScaaS). */
   scheduler: Scheduler;
 }

@@ -35,7 +35,7 @@ export function installErrorHandler(app: FastifyInstance): void {
     if (platformError.code === 'INTERNAL') request.log.error({ err: error }, 'internal error');
     if (platformError.code === 'UNAUTHENTICATED')
       void reply.header('www-authenticate', 'Basic realm="nubes"');
-    if (platformError.code === 'TOO_MANY_REQUESTS') {
+    if (platformError.code === 'TOO_MANY_REQUESTS' || platformError.code === 'UNAVAILABLE') {
       const details = platformError.details as { retryAfterSeconds?: number } | undefined;
       void reply.header('retry-after', String(details?.retryAfterSeconds ?? 1));
     }

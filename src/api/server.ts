@@ -60,6 +60,15 @@ export function createApiServer(ctx: ApiContext): FastifyInstance {
   });
   app.addHook('onRequest', async (request, reply) => {
     void reply.header('x-request-id', request.id);
+    // During shutdown every new request is refused (503 UNAVAILABLE); the rest are waited for, except event
+    // streams, which never end by themselves (they are closed with the server).
+    const accept = request.headers.accept;
+    if (typeof accept === 'string' && accept.includes('text/event-stream')) {
+      if (ctx.gate.closing) throw ctx.gate.refusal();
+      return;
+    }
+    const leave = ctx.gate.admit();
+    reply.raw.once('close', leave);
   });
   const routes = collectRoutes(app);
   installErrorHandler(app);

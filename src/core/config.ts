@@ -33,6 +33,11 @@ export interface NubesConfig {
   sandbox: SandboxMode;
   /** Jobs running at once on this machine, over all services. @default 2 × CPUs */
   maxConcurrentJobs: number;
+  /**
+   * On SIGTERM, how long running jobs (and requests under way) may take to finish before they are stopped
+   * and their jobs queued again for the next start. @default 30000
+   */
+  shutdownGraceMs: number;
   /** Largest request body the REST API accepts, in bytes. @default 64 MiB */
   maxBodyBytes: number;
   /**
@@ -71,6 +76,7 @@ export interface ConfigFlags {
   sandbox?: string | undefined;
   logLevel?: string | undefined;
   maxConcurrentJobs?: number | undefined;
+  shutdownGraceMs?: number | undefined;
 }
 
 const portSchema = z.coerce.number().int().min(0).max(65535);
@@ -88,6 +94,7 @@ const envSchema = z.object({
   NUBES_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).optional(),
   NUBES_SANDBOX: z.enum(['auto', 'bwrap', 'none']).optional(),
   NUBES_MAX_CONCURRENT_JOBS: z.coerce.number().int().min(1).max(10000).optional(),
+  NUBES_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).max(3_600_000).optional(),
   NUBES_MAX_BODY_BYTES: z.coerce.number().int().min(1024).optional(),
   NUBES_OIDC_ISSUERS: z.string().optional(),
   NUBES_OIDC_AUDIENCE: z.string().min(1).optional(),
@@ -229,6 +236,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     logLevel: flags.logLevel ?? e.NUBES_LOG_LEVEL ?? 'info',
     sandbox,
     maxConcurrentJobs: flags.maxConcurrentJobs ?? e.NUBES_MAX_CONCURRENT_JOBS ?? availableParallelism() * 2,
+    shutdownGraceMs: flags.shutdownGraceMs ?? e.NUBES_SHUTDOWN_GRACE_MS ?? 30_000,
     maxBodyBytes: e.NUBES_MAX_BODY_BYTES ?? 64 * 1024 * 1024,
     executors: e.NUBES_EXECUTORS ?? {},
     generatedCredentials: generatedCredentials && !e.NUBES_ADMIN_PASSWORD,

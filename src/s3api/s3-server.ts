@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
-import { silentLogger, systemClock, type Clock, type Logger } from '../core/index.js';
+import { ShutdownGate, silentLogger, systemClock, type Clock, type Logger } from '../core/index.js';
 import { decodeObjectKey, validateBucketName, type ObjectStore } from '../storage/index.js';
 import { MultipartStaging } from './multipart-staging.js';
 import { utf8OrNull } from './percent-encoding.js';
@@ -48,6 +48,11 @@ export interface S3ServerOptions {
    * @default ['*']
    */
   corsOrigins?: string[];
+  /**
+   * Refuses new requests during shutdown (503 ServiceUnavailable) and counts those under way; shared with
+   * the REST API. @default a gate of its own
+   */
+  gate?: ShutdownGate;
   /** Called at the start of every request (metrics attach to the response's `finish`). */
   observe?: (req: IncomingMessage, res: ServerResponse) => void;
 }
@@ -107,6 +112,7 @@ export function createS3Server(options: S3ServerOptions): S3Server {
   const virtualHostSuffixes = options.virtualHostSuffixes ?? ['localhost'];
   const multipart = new MultipartStaging(options.multipartDir ?? join(tmpdir(), 'nubes-s3-multipart'));
   const corsOrigins = options.corsOrigins ?? ['*'];
+  const gate = options.gate ?? new ShutdownGate();
 
   async function handle(req: IncomingMessage, res: ServerResponse, expectContinue: boolean): Promise<void> {
     const started = performance.now();
@@ -117,6 +123,15 @@ export function createS3Server(options: S3ServerOptions): S3Server {
     let resource = (req.url ?? '/').split('?')[0] ?? '/';
     let bodyOpened = false;
     try {
+      let leave: () => void;
+      try {
+        leave = gate.admit();
+      } catch (refusal) {
+        res.setHeader('Retry-After', '5');
+        res.setHeader('Connection', 'close');
+        throw refusal;
+      }
+      res.once('close', leave);
       const origin = req.headers.origin;
       if (typeof origin === 'string') {
         for (const [name, value] of Object.entries(corsHeaders(origin, corsOrigins)))

@@ -1,9 +1,11 @@
 import { S3Client, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { ServerProcess } from './server-process.js';
 
-export async function s3For(server: ServerProcess): Promise<S3Client> {
+/** An SDK client as the admin; `maxAttempts: 1` to see a refusal instead of the SDK's retries. */
+export async function s3For(server: ServerProcess, options: { maxAttempts?: number } = {}): Promise<S3Client> {
   const creds = await server.credentials();
   return new S3Client({
+    ...options,
     endpoint: server.s3Url,
     region: 'us-east-1',
     forcePathStyle: true,

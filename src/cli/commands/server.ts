@@ -16,7 +16,7 @@ import {
 import { println, type CliIo } from '../cli-io.js';
 import type { CommandContext } from '../command-context.js';
 import { EXIT_SYSTEM_ERROR } from '../error-output.js';
-import { parsePort, parsePositiveInt } from '../flag-parsers.js';
+import { parsePort, parsePositiveInt, parseSecondsAsMs } from '../flag-parsers.js';
 import { nubesVersion } from '../version.js';
 
 interface ServerFlags {
@@ -26,6 +26,7 @@ interface ServerFlags {
   s3Port?: number;
   sandbox?: string;
   maxConcurrentJobs?: number;
+  shutdownGrace?: number;
   logLevel?: string;
 }
 
@@ -66,6 +67,11 @@ export function registerServerCommand(program: Command, ctx: CommandContext): vo
       'jobs running at once on this machine (default: 2 × CPUs)',
       parsePositiveInt,
     )
+    .option(
+      '--shutdown-grace <seconds>',
+      'on SIGTERM, how long running jobs may finish before they are queued again for the next start (default: 30, or $NUBES_SHUTDOWN_GRACE_MS)',
+      parseSecondsAsMs,
+    )
     .addOption(
       new Option('--log-level <level>', 'server log level (default: info)').choices([
         'trace',
@@ -83,7 +89,8 @@ export function registerServerCommand(program: Command, ctx: CommandContext): vo
 }
 
 async function runServer(io: CliIo, flags: ServerFlags): Promise<void> {
-  const config = loadConfig(flags, io.env);
+  const { shutdownGrace, ...rest } = flags;
+  const config = loadConfig({ ...rest, shutdownGraceMs: shutdownGrace }, io.env);
   const logger = createLogger({ level: config.logLevel });
   // Listen for signals before anything is printed: whoever reads the banner may signal at once, and a
   // signal that arrives before a handler exists kills the process without closing the platform.
@@ -114,7 +121,10 @@ async function runServer(io: CliIo, flags: ServerFlags): Promise<void> {
   );
 
   const signal = await stopRequested;
-  println(io.stderr, `${signal}: shutting down (press Ctrl-C again to force)`);
+  println(
+    io.stderr,
+    `${signal}: shutting down; running jobs have ${config.shutdownGraceMs / 1000} s to finish (press Ctrl-C again to force)`,
+  );
   const removeForce = io.onShutdownSignal(() => {
     println(io.stderr, 'forced exit before the shutdown finished');
     io.exit(EXIT_SYSTEM_ERROR);
