@@ -2,7 +2,10 @@ import { S3Client, GetObjectCommand, ListObjectsV2Command, PutObjectCommand } fr
 import type { ServerProcess } from './server-process.js';
 
 /** An SDK client as the admin; `maxAttempts: 1` to see a refusal instead of the SDK's retries. */
-export async function s3For(server: ServerProcess, options: { maxAttempts?: number } = {}): Promise<S3Client> {
+export async function s3For(
+  server: ServerProcess,
+  options: { maxAttempts?: number } = {},
+): Promise<S3Client> {
   const creds = await server.credentials();
   return new S3Client({
     ...options,
