@@ -14,10 +14,17 @@ export interface FdlService {
   json: { name: string } & Record<string, unknown>;
 }
 
+/** One MapReduce definition of an FDL file, ready to PUT to /system/mapreduce/definitions/{name}. */
+export interface FdlMapReduceDefinition {
+  name: string;
+  json: Record<string, unknown>;
+}
+
 /** A parsed FDL file. */
 export interface FdlFile {
   file: string;
   services: FdlService[];
+  mapreduce: FdlMapReduceDefinition[];
   warnings: Diagnostic[];
 }
 
@@ -36,6 +43,7 @@ export async function loadFdl(file: string): Promise<FdlFile> {
       clusterId: service.clusterId,
       json: service.json,
     })),
+    mapreduce: loaded.mapreduce.map((definition) => ({ name: definition.name, json: definition.json })),
     warnings: loaded.warnings.map((warning) => ({ ...warning })),
   };
 }

@@ -10,6 +10,12 @@ import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
 import { byPosition, DiagnosticSink, fdlError, type FdlDiagnostic } from './diagnostics.js';
 import { fdlFileSchema } from './fdl-schema.js';
+import {
+  definitionsWithoutFiles,
+  inlineMapReduceFiles,
+  readMapReduceSection,
+  type FdlMapReduce,
+} from './mapreduce-section.js';
 import { fdlErrorMap } from './schema-kit.js';
 import { scarToServiceJson } from './scar-convert.js';
 import { scarFunctionSchema } from './scar-schema.js';
@@ -30,6 +36,8 @@ export interface FdlService {
 export interface FdlDocument {
   file: string;
   services: FdlService[];
+  /** MapReduce definitions (the `mapreduce` section), their function files inlined. */
+  mapreduce: FdlMapReduce[];
   storageProviders: StorageProvidersJson;
   clusters: Record<string, ClusterJson>;
   /** What the file asks for that Nubes does not use, each at its line and column. */
@@ -90,9 +98,12 @@ export function parseFdl(text: string, options: ParseFdlOptions): FdlDocument {
     sink.addIssues(top.error.issues);
     throw fdlError('FDL_INVALID', sink.errors);
   }
-  const { functions, storage_providers: storageProviders = {}, clusters = {} } = top.data;
-  if (functions.oscar === undefined && functions.aws === undefined) {
-    sink.error(['functions'], 'define services under "oscar" (OSCAR) or "aws" (SCAR)');
+  const { storage_providers: storageProviders = {}, clusters = {} } = top.data;
+  const functions = top.data.functions ?? {};
+  if (top.data.mapreduce === undefined) {
+    if (top.data.functions === undefined) sink.error(['functions'], 'missing required field "functions"');
+    else if (functions.oscar === undefined && functions.aws === undefined)
+      sink.error(['functions'], 'define services under "oscar" (OSCAR) or "aws" (SCAR)');
   }
   for (const [clusterId, cluster] of Object.entries(clusters)) {
     for (const key of SCAR_ONLY_CLUSTER_KEYS) {
@@ -111,10 +122,13 @@ export function parseFdl(text: string, options: ParseFdlOptions): FdlDocument {
   ];
   checkProviderReferences(pending, storageProviders, sink);
   checkDuplicateNames(pending, sink);
+  const pendingMapReduce = readMapReduceSection(top.data.mapreduce ?? {}, sink);
 
   const schemaErrors = sink.errors.length;
+  let mapreduce = definitionsWithoutFiles(pendingMapReduce);
   if (options.readScript) {
     for (const service of pending) inlineScript(service, options.readScript, options.file, sink);
+    mapreduce = inlineMapReduceFiles(pendingMapReduce, options.readScript, options.file, sink);
   }
   if (sink.errors.length > 0) {
     throw fdlError(schemaErrors > 0 ? 'FDL_INVALID' : 'FDL_SCRIPT_NOT_FOUND', sink.errors);
@@ -123,6 +137,7 @@ export function parseFdl(text: string, options: ParseFdlOptions): FdlDocument {
   return {
     file: options.file,
     services: pending.map(({ clusterId, source, json }) => ({ clusterId, source, json })),
+    mapreduce,
     storageProviders,
     clusters,
     warnings: [...sink.warnings].sort(byPosition),

@@ -29,6 +29,12 @@ export {
   type FdlService,
   type ParseFdlOptions,
 } from './fdl-parser.js';
+export {
+  mapreduceDefinitionSchema,
+  type FdlMapReduce,
+  type MapReduceDefinitionJson,
+  type MapReduceFunctionJson,
+} from './mapreduce-section.js';
 export { formatDiagnostic, type FdlDiagnostic } from './diagnostics.js';
 export {
   toServiceSpec,

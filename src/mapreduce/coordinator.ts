@@ -7,9 +7,7 @@
  */
 import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
-import { Readable } from 'node:stream';
-import { createReadStream } from 'node:fs';
+import { join, posix } from 'node:path';
 import type { Logger } from '../core/index.js';
 import type { Executor } from '../executors/index.js';
 import type { ObjectStore } from '../storage/index.js';
@@ -151,6 +149,7 @@ export async function runJob(
       }
     };
     const logOf = (task: TaskRecord, attempt: number) => join(logDir, `${task.id}.${attempt}.log`);
+    const budgetBytes = Math.max(16 * MIB, Math.floor(spec.memoryBytes / 4));
 
     set({ state: 'mapping' });
     await runTasks<Extract<TaskReply, { type: 'map-done' }>>({
@@ -169,7 +168,7 @@ export async function runJob(
             taskId: `${task.id}.${attempt.attempt}`,
             combinerPath,
             reducers: spec.reducers,
-            budgetBytes: Math.max(16 * MIB, Math.floor(spec.memoryBytes / 4)),
+            budgetBytes,
             spillDir: taskDir,
             logPath: logOf(task, attempt.attempt),
           };
@@ -277,6 +276,7 @@ export async function runJob(
                 mode: { kind: 'module', path: modules.reducer },
                 runs,
                 spillDir: taskDir,
+                budgetBytes,
                 outPath,
                 logPath,
               },
@@ -292,6 +292,7 @@ export async function runJob(
                 mode: { kind: 'lines' },
                 runs,
                 spillDir: taskDir,
+                budgetBytes,
                 outPath: merged,
                 logPath,
               },
@@ -308,6 +309,21 @@ export async function runJob(
               logPath,
               signal: attemptSignal,
             });
+            // Keys sorted in every output, whatever order the process wrote them in.
+            await runPool(
+              {
+                type: 'lines',
+                taskId,
+                op: 'sort',
+                paths: [outPath],
+                outPath,
+                spillDir: taskDir,
+                budgetBytes,
+                logPath,
+              },
+              [],
+              attemptSignal,
+            );
           }
           return outPath;
         } finally {
@@ -322,7 +338,27 @@ export async function runJob(
     });
 
     set({ state: 'writing' });
-    const outputs = await writeOutputs(spec, job, outFiles, store);
+    let files = [...outFiles.entries()].sort((a, b) => a[0] - b[0]).map(([, path]) => path);
+    if (spec.outputMode === 'merged') {
+      // One object sorted by key: the reducers' sorted outputs merged.
+      const merged = join(workDir, 'merged-results');
+      await runPool(
+        {
+          type: 'lines',
+          taskId: 'merge',
+          op: 'merge',
+          paths: files,
+          outPath: merged,
+          spillDir: workDir,
+          budgetBytes,
+          logPath: join(logDir, 'merge.log'),
+        },
+        [],
+        signal,
+      );
+      files = [merged];
+    }
+    const outputs = await writeOutputs(spec, job, files, store);
     set({ state: 'succeeded', outputs, finishedMs: Date.now() });
   } catch (error) {
     if (signal.aborted) {
@@ -381,11 +417,14 @@ async function listInputs(spec: MapReduceSpec, store: ObjectStore): Promise<{ ke
     return [{ key: info.key, size: info.size }];
   }
   const objects: { key: string; size: number }[] = [];
+  const prefix = spec.input.prefix === '' ? '' : `${spec.input.prefix}/`;
   let startAfter: string | undefined;
   for (;;) {
-    const page = await store.list(spec.input.bucket, { prefix: spec.input.prefix, startAfter });
+    const page = await store.list(spec.input.bucket, { prefix, startAfter });
     for (const object of page.objects) {
       if (object.key.endsWith('/') && object.size === 0) continue;
+      // The marker that started the job is not data.
+      if (spec.startOn !== null && posix.basename(object.key) === spec.startOn) continue;
       objects.push({ key: object.key, size: object.size });
     }
     if (!page.isTruncated || page.nextStartAfter === null) break;
@@ -398,38 +437,27 @@ async function listInputs(spec: MapReduceSpec, store: ObjectStore): Promise<{ ke
 async function writeOutputs(
   spec: MapReduceSpec,
   job: JobRecord,
-  outFiles: Map<number, string>,
+  files: string[],
   store: ObjectStore,
 ): Promise<string[]> {
   const principal = mapreducePrincipal(spec.name);
   const prefix = spec.output.prefix === '' ? '' : `${spec.output.prefix}/`;
-  const files = [...outFiles.entries()].sort((a, b) => a[0] - b[0]).map(([, path]) => path);
   const parts: { key: string; bytes: number }[] = [];
-  if (spec.outputMode === 'merged') {
-    const key = `${prefix}results`;
-    const body = Readable.from(
-      (async function* () {
-        for (const file of files) yield* createReadStream(file);
-      })(),
-    );
-    const info = await store.put(spec.output.bucket, key, body, {
-      contentType: 'text/plain; charset=utf-8',
-      principal,
-    });
-    parts.push({ key, bytes: info.size });
-  } else {
-    for (const [index, file] of files.entries()) {
-      const key = `${prefix}part-r-${String(index).padStart(5, '0')}`;
-      await uploadFile(store, spec.output.bucket, key, file, principal);
-      parts.push({ key, bytes: (await stat(file)).size });
-    }
+  for (const [index, file] of files.entries()) {
+    const key =
+      spec.outputMode === 'merged' ? `${prefix}results` : `${prefix}part-r-${String(index).padStart(5, '0')}`;
+    await uploadFile(store, spec.output.bucket, key, file, principal);
+    parts.push({ key, bytes: (await stat(file)).size });
   }
+  // Written last: its presence says the output is complete.
   const manifest = {
     job: job.id,
     name: spec.name,
     input: job.input,
+    inputs: [...new Set(job.tasks.flatMap((task) => (task.object === null ? [] : [task.object])))],
     reducers: spec.reducers,
     outputMode: spec.outputMode,
+    order: 'each part sorted by key bytes (code-point order, as LC_ALL=C sort)',
     parts,
     progress: job.progress,
     finishedAt: new Date().toISOString(),

@@ -267,8 +267,10 @@ export class MapReduceEngine {
 
   /**
    * The storage hook: a created object inside a definition's input starts a job over that object, with
-   * its output in `<output>/<object name without extension>/` (MARLA's layout). Called inside the store's
-   * transaction, so the job starts once the current call stack is done.
+   * its output in `<output>/<object name without extension>/` (MARLA's layout); with `startOn`, only the
+   * marker's upload starts a job, over every object of the marker's folder, its output in
+   * `<output>/<folder below the input>/`. Called inside the store's transaction, so the job starts once
+   * the current call stack is done.
    */
   readonly onStorageEvent = (event: StorageEvent): void => {
     if (!event.name.startsWith('ObjectCreated') || this.closed) return;
@@ -277,13 +279,8 @@ export class MapReduceEngine {
       if (spec.input.prefix !== '' && !event.key.startsWith(`${spec.input.prefix}/`)) continue;
       if (event.principal === mapreducePrincipal(spec.name)) continue;
       if (event.key.endsWith('/')) continue;
-      const base = posix.basename(event.key).replace(/\.[^.]*$/, '') || 'input';
-      const outPrefix = spec.output.prefix === '' ? base : `${spec.output.prefix}/${base}`;
-      const jobSpec: MapReduceSpec = {
-        ...spec,
-        inputKey: event.key,
-        output: { bucket: spec.output.bucket, prefix: outPrefix },
-      };
+      const jobSpec = triggeredSpec(spec, event.key);
+      if (jobSpec === null) continue;
       setImmediate(() => {
         try {
           this.submit(jobSpec, `${event.bucket}/${event.key}`);
@@ -301,4 +298,29 @@ export class MapReduceEngine {
     await Promise.allSettled([...this.active.values()].map((job) => job.done));
     for (const timer of this.saveTimers.values()) clearTimeout(timer);
   }
+}
+
+/** The job an upload of `key` starts for a definition, or null when the upload starts none. */
+export function triggeredSpec(spec: MapReduceSpec, key: string): MapReduceSpec | null {
+  const join = (prefix: string, name: string) => (prefix === '' ? name : `${prefix}/${name}`);
+  if (spec.startOn === null) {
+    const base = posix.basename(key).replace(/\.[^.]*$/, '') || 'input';
+    return {
+      ...spec,
+      inputKey: key,
+      output: { bucket: spec.output.bucket, prefix: join(spec.output.prefix, base) },
+    };
+  }
+  if (posix.basename(key) !== spec.startOn) return null;
+  const folder = posix.dirname(key) === '.' ? '' : posix.dirname(key);
+  const below = spec.input.prefix === '' ? folder : folder.slice(spec.input.prefix.length + 1);
+  return {
+    ...spec,
+    input: { bucket: spec.input.bucket, prefix: folder },
+    inputKey: null,
+    output: {
+      bucket: spec.output.bucket,
+      prefix: below === '' ? spec.output.prefix : join(spec.output.prefix, below),
+    },
+  };
 }

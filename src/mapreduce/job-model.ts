@@ -43,6 +43,11 @@ export interface MapReduceSpec {
   maxAttempts: number;
   /** Re-run a task much slower than its peers and keep the first result. */
   speculative: boolean;
+  /**
+   * For a definition: the file name whose upload starts one job over every object of its folder (the
+   * marker itself left out); null to start one job per uploaded object.
+   */
+  startOn: string | null;
 }
 
 export type JobState =

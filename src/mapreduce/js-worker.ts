@@ -12,8 +12,15 @@ import { pathToFileURL } from 'node:url';
 import { parentPort } from 'node:worker_threads';
 import { MapCollector, keyText, type Combine, type Emit } from './map-collector.js';
 import { RawValue } from './record-codec.js';
+import { mergeLineFiles, sortLineFile } from './line-sort.js';
 import { RunMerger, spillToFanIn } from './run-merge.js';
-import type { MapTaskMessage, ReduceTaskMessage, TaskMessage, TaskReply } from './task-messages.js';
+import type {
+  LinesTaskMessage,
+  MapTaskMessage,
+  ReduceTaskMessage,
+  TaskMessage,
+  TaskReply,
+} from './task-messages.js';
 
 type MapFunction = (chunk: Buffer, emit: Emit) => unknown;
 
@@ -135,7 +142,10 @@ class LineOutput {
   private readonly fd: number;
   private parts: Buffer[] = [];
   private pending = 0;
+  private previousKey: Buffer | null = null;
   records = 0;
+  /** Whether every key written so far came in order. */
+  sorted = true;
 
   constructor(path: string) {
     this.fd = openSync(path, 'w');
@@ -143,6 +153,9 @@ class LineOutput {
 
   line(key: Buffer | string, value: unknown): void {
     const keyBytes = typeof key === 'string' ? Buffer.from(key, 'utf8') : key;
+    if (this.sorted && this.previousKey !== null && Buffer.compare(this.previousKey, keyBytes) > 0)
+      this.sorted = false;
+    this.previousKey = keyBytes;
     const valueBytes = value instanceof RawValue ? value.bytes : Buffer.from(formatValue(value), 'utf8');
     this.parts.push(keyBytes, TAB, valueBytes, NEWLINE);
     this.pending += keyBytes.length + valueBytes.length + 2;
@@ -192,7 +205,15 @@ async function runReduce(task: ReduceTaskMessage): Promise<TaskReply> {
     bytes = output.close();
     for (const spill of spills) rmSync(spill, { force: true });
   }
+  // A reducer may emit other keys than the one it was given, in any order.
+  if (!output.sorted) sortLineFile(task.outPath, task.spillDir, task.budgetBytes);
   return { type: 'reduce-done', taskId: task.taskId, records: output.records, bytes };
+}
+
+function runLines(task: LinesTaskMessage): TaskReply {
+  if (task.op === 'merge') mergeLineFiles(task.paths, task.outPath);
+  else for (const path of task.paths) sortLineFile(path, task.spillDir, task.budgetBytes);
+  return { type: 'lines-done', taskId: task.taskId };
 }
 
 const port = parentPort;
@@ -202,7 +223,12 @@ if (port !== null) {
       let reply: TaskReply;
       try {
         captureConsole(message.logPath);
-        reply = message.type === 'map' ? await runMap(message) : await runReduce(message);
+        reply =
+          message.type === 'map'
+            ? await runMap(message)
+            : message.type === 'reduce'
+              ? await runReduce(message)
+              : runLines(message);
       } catch (error) {
         const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
         try {

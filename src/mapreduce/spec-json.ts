@@ -83,6 +83,13 @@ export const mapreduceJsonSchema = z
     executor: z.string().min(1).optional(),
     max_attempts: z.number().int().min(1).max(10).optional(),
     speculative: z.boolean().optional(),
+    /** Definitions: the marker file whose upload starts one job over its whole folder. */
+    start_on: z
+      .string()
+      .min(1)
+      .max(255)
+      .regex(/^[^/]+$/, 'a file name, without folders')
+      .optional(),
   })
   .strict();
 export type MapReduceJson = z.input<typeof mapreduceJsonSchema>;
@@ -164,6 +171,7 @@ export function toMapReduceSpec(
     executor: json.executor ?? MAPREDUCE_DEFAULTS.executor,
     maxAttempts: json.max_attempts ?? MAPREDUCE_DEFAULTS.maxAttempts,
     speculative: json.speculative ?? MAPREDUCE_DEFAULTS.speculative,
+    startOn: json.start_on ?? null,
   };
 }
 
@@ -189,6 +197,7 @@ export function definitionToJson(spec: MapReduceSpec): MapReduceDefinitionJson {
   if (spec.combiner) json.combiner = fileJson(spec.combiner);
   if (spec.chunkBytes !== null) json.chunk_size = spec.chunkBytes;
   if (spec.mappers !== null) json.mappers = spec.mappers;
+  if (spec.startOn !== null) json.start_on = spec.startOn;
   return json;
 }
 

@@ -40,11 +40,25 @@ export interface ReduceTaskMessage {
   mode: ReduceMode;
   runs: string[];
   spillDir: string;
+  /** Bytes of lines sorted in memory when a reducer's output must be sorted. */
+  budgetBytes: number;
   outPath: string;
   logPath: string;
 }
 
-export type TaskMessage = MapTaskMessage | ReduceTaskMessage;
+/** Sorts a file of `key\tvalue` lines by key in place, or merges sorted files into `outPath`. */
+export interface LinesTaskMessage {
+  type: 'lines';
+  taskId: string;
+  op: 'sort' | 'merge';
+  paths: string[];
+  outPath: string;
+  spillDir: string;
+  budgetBytes: number;
+  logPath: string;
+}
+
+export type TaskMessage = MapTaskMessage | ReduceTaskMessage | LinesTaskMessage;
 
 export interface MapTaskReply {
   type: 'map-done';
@@ -67,4 +81,9 @@ export interface TaskFailedReply {
   message: string;
 }
 
-export type TaskReply = MapTaskReply | ReduceTaskReply | TaskFailedReply;
+export interface LinesTaskReply {
+  type: 'lines-done';
+  taskId: string;
+}
+
+export type TaskReply = MapTaskReply | ReduceTaskReply | LinesTaskReply | TaskFailedReply;

@@ -1,7 +1,8 @@
 /**
  * MapReduce through the real server process: a deployed definition runs when a file is uploaded through
- * the S3 endpoint and its output appears in the bucket; `nubes mapreduce run` runs a job ad hoc; job and
- * task states are served under /system/mapreduce.
+ * the S3 endpoint and its output appears in the bucket; an FDL `mapreduce` section deployed by `nubes apply`
+ * runs one job over every object of a folder when its marker is uploaded; `nubes mapreduce run` runs a job
+ * ad hoc; job and task states are served under /system/mapreduce.
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -50,15 +51,19 @@ test('an upload into a definition input runs the job; the output appears in the 
   assert.equal(deployed.status, 201, await deployed.text());
   const s3 = await s3For(server);
   await putText(s3, 'corpus', 'in/book.txt', 'b a\nc a b\na\n');
-  const result = await waitFor(
-    () => getText(s3, 'corpus', 'out/book/results'),
-    30_000,
-    'corpus/out/book/results',
+  // The manifest is written last: once it is there, the whole output is.
+  const manifest = JSON.parse(
+    await waitFor(
+      () => getText(s3, 'corpus', 'out/book/_manifest.json'),
+      30_000,
+      'corpus/out/book/_manifest.json',
+    ),
+  ) as { job: string; parts: { key: string }[] };
+  assert.deepEqual(
+    manifest.parts.map((part) => part.key),
+    ['out/book/results'],
   );
-  assert.equal(result, 'a\t3\nb\t2\nc\t1\n');
-  const manifest = JSON.parse((await getText(s3, 'corpus', 'out/book/_manifest.json')) ?? '{}') as {
-    job: string;
-  };
+  assert.equal(await getText(s3, 'corpus', 'out/book/results'), 'a\t3\nb\t2\nc\t1\n');
   const job = (await (await server.api(`/system/mapreduce/jobs/${manifest.job}`)).json()) as {
     state: string;
     trigger: string;
@@ -126,4 +131,74 @@ test('nubes mapreduce run: a streaming job ad hoc, then status and logs of a fai
   assert.match(status.stdout, /m-00000\s+failed/);
   const logs = await runCli(['mapreduce', 'logs', id, 'm-00000', '--attempt', '1'], env);
   assert.match(logs.stdout, /mapper gave up/);
+});
+
+test('nubes apply deploys an FDL mapreduce section; a marker upload runs one job over the folder', async () => {
+  const s3 = await s3For(server);
+  await writeFile(join(dir, 'wc.mjs'), WORD_COUNT);
+  await writeFile(
+    join(dir, 'count.sh'),
+    "#!/bin/sh\nawk -F '\\t' '{ n[$1] += $2 } END { for (k in n) print k \"\\t\" n[k] }'\n",
+  );
+  const fdl = join(dir, 'mapreduce.yaml');
+  await writeFile(
+    fdl,
+    [
+      'mapreduce:',
+      '  batches:',
+      '    input: lab/runs',
+      '    output: lab/counts',
+      '    mapper: wc.mjs',
+      '    reducer: count.sh',
+      '    reducers: 3',
+      '    chunk_size: 8',
+      '    output_mode: merged',
+      '    start_on: _READY',
+      '',
+    ].join('\n'),
+  );
+  const env = server.cliEnv();
+  const bad = join(dir, 'bad.yaml');
+  await writeFile(bad, 'mapreduce:\n  batches:\n    input: lab/runs\n    ouput: lab/x\n');
+  const refused = await runCli(['apply', bad], env, { cwd: dir });
+  assert.equal(refused.code, 1);
+  assert.match(refused.stderr, /bad\.yaml:4:5: .*unknown key "ouput"; did you mean "output"\?/);
+
+  const applied = await runCli(['apply', fdl], env, { cwd: dir });
+  assert.equal(applied.code, 0, applied.stderr + applied.stdout);
+  assert.match(applied.stdout, /created MapReduce definition "batches"/);
+  const definition = (await (await server.api('/system/mapreduce/definitions/batches')).json()) as {
+    start_on: string;
+    reducer: { kind: string };
+  };
+  assert.equal(definition.start_on, '_READY');
+  assert.equal(definition.reducer.kind, 'executable');
+
+  const files = ['one two three two\n', 'three three\r\nñu two\n', 'ñu ñu one\n'];
+  for (const [index, text] of files.entries()) await putText(s3, 'lab', `runs/day1/file-${index}.txt`, text);
+  // Data alone starts nothing; the marker starts one job over the three files.
+  await new Promise((done) => setTimeout(done, 300));
+  const jobs = (await (await server.api('/system/mapreduce/jobs')).json()) as { trigger: string }[];
+  assert.deepEqual(
+    jobs.filter((listed) => listed.trigger.startsWith('lab/')),
+    [],
+  );
+  await putText(s3, 'lab', 'runs/day1/_READY', '');
+  const manifest = JSON.parse(
+    await waitFor(() => getText(s3, 'lab', 'counts/day1/_manifest.json'), 30_000, 'lab/counts/day1'),
+  ) as { job: string; inputs: string[] };
+  assert.deepEqual(manifest.inputs, ['runs/day1/file-0.txt', 'runs/day1/file-1.txt', 'runs/day1/file-2.txt']);
+  // One object, sorted by key bytes although awk printed its hash in any order.
+  assert.equal(await getText(s3, 'lab', 'counts/day1/results'), 'one\t2\nthree\t3\ntwo\t3\nñu\t3\n');
+  const job = (await (await server.api(`/system/mapreduce/jobs/${manifest.job}`)).json()) as {
+    trigger: string;
+    tasks: { kind: string }[];
+  };
+  assert.equal(job.trigger, 'lab/runs/day1/_READY');
+  assert.ok(job.tasks.filter((task) => task.kind === 'map').length >= 3);
+
+  const deleted = await runCli(['delete', fdl], env, { cwd: dir });
+  assert.equal(deleted.code, 0, deleted.stderr + deleted.stdout);
+  assert.match(deleted.stdout, /deleted MapReduce definition "batches"/);
+  assert.equal((await server.api('/system/mapreduce/definitions/batches')).status, 404);
 });

@@ -93,6 +93,7 @@ export function jobSpec(
     executor: 'local',
     maxAttempts: 3,
     speculative: false,
+    startOn: null,
     ...overrides,
   };
 }
@@ -111,17 +112,27 @@ export async function readText(store: FsObjectStore, bucket: string, key: string
   return Buffer.concat(parts).toString('utf8');
 }
 
-/** The `key\tvalue` lines of a job's output objects (the manifest left out), as a map. */
+/**
+ * The `key\tvalue` lines of a job's output objects (the manifest left out), as a map; fails unless each
+ * object's keys are in byte order (what `LC_ALL=C sort` gives) and appear once.
+ */
 export async function outputPairs(store: FsObjectStore, job: JobRecord): Promise<Map<string, string>> {
   const pairs = new Map<string, string>();
   for (const path of job.outputs) {
     if (path.endsWith('_manifest.json')) continue;
     const slash = path.indexOf('/');
     const text = await readText(store, path.slice(0, slash), path.slice(slash + 1));
+    let previous: Buffer | null = null;
     for (const line of text.split('\n')) {
       if (line === '') continue;
       const tab = line.indexOf('\t');
       const key = line.slice(0, tab);
+      const bytes = Buffer.from(key);
+      if (previous !== null && Buffer.compare(previous, bytes) >= 0)
+        throw new Error(
+          `${path}: key ${JSON.stringify(key)} comes after ${JSON.stringify(previous.toString())}`,
+        );
+      previous = bytes;
       if (pairs.has(key)) throw new Error(`key ${key} appears twice in the output`);
       pairs.set(key, line.slice(tab + 1));
     }

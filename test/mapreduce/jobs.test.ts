@@ -180,6 +180,68 @@ void describe('MapReduce jobs (real store and executor)', () => {
     assert.deepEqual(await outputPairs(fx.store, job), await coreutilsWordCount(text));
   });
 
+  test('a folder input reads only that folder, not siblings whose names start the same', async () => {
+    await fx.store.put('data', 'logs/a.txt', Buffer.from('kept kept\n'));
+    await fx.store.put('data', 'logs/deeper/b.txt', Buffer.from('kept\n'));
+    await fx.store.put('data', 'logs-old/c.txt', Buffer.from('sibling\n'));
+    await fx.store.put('data', 'logs.txt', Buffer.from('sibling\n'));
+    const job = await runToEnd(
+      fx,
+      jobSpec({
+        input: { bucket: 'data', prefix: 'logs' },
+        inputKey: null,
+        output: { bucket: 'data', prefix: 'logs-out' },
+        mapper: fn('wc.mjs', WORD_COUNT_JS),
+        reducer: fn('wc.mjs', WORD_COUNT_JS),
+        outputMode: 'merged',
+      }),
+    );
+    assert.equal(job.state, 'succeeded', JSON.stringify(job.error));
+    assert.deepEqual(await outputPairs(fx.store, job), new Map([['kept', '3']]));
+    const manifest = JSON.parse(await readText(fx.store, 'data', 'logs-out/_manifest.json')) as {
+      inputs: string[];
+      parts: { key: string }[];
+    };
+    assert.deepEqual(manifest.inputs, ['logs/a.txt', 'logs/deeper/b.txt']);
+    assert.deepEqual(
+      manifest.parts.map((part) => part.key),
+      ['logs-out/results'],
+    );
+  });
+
+  test('a reducer that emits keys out of order still gives sorted parts, in bounded memory', async () => {
+    // The reducer emits every key it sees under a reversed spelling: the order it writes is not sorted.
+    const reverser = `
+      export function map(chunk, emit) {
+        for (const word of chunk.toString('utf8').split(/\\s+/)) if (word !== '') emit(word, 1);
+      }
+      export function reduce(word, counts, emit) {
+        let sum = 0;
+        for (const count of counts) sum += count;
+        emit([...word].reverse().join(''), sum);
+      }`;
+    const words = Array.from({ length: 5000 }, (_, i) => `k${(i * 7919) % 5000}x${i % 3}`);
+    await fx.store.put('data', 'reverse.txt', Buffer.from(words.join(' ')));
+    const expected = new Map<string, string>();
+    for (const word of words) {
+      const reversed = [...word].reverse().join('');
+      expected.set(reversed, String(Number(expected.get(reversed) ?? 0) + 1));
+    }
+    const job = await runToEnd(
+      fx,
+      jobSpec({
+        inputKey: 'reverse.txt',
+        output: { bucket: 'data', prefix: 'reverse-out' },
+        mapper: fn('rev.mjs', reverser),
+        reducer: fn('rev.mjs', reverser),
+        reducers: 2,
+      }),
+    );
+    assert.equal(job.state, 'succeeded', JSON.stringify(job.error));
+    // outputPairs fails on any part whose keys are out of order.
+    assert.deepEqual(await outputPairs(fx.store, job), expected);
+  });
+
   test('intermediate objects are removed when the job ends', async () => {
     const listed = await fx.store.list('nubes-mapreduce');
     assert.deepEqual(listed.objects, []);

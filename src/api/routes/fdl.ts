@@ -3,8 +3,10 @@
  * Nubes additions: FDL text in, diagnostics out (each at its line and column), as `nubes fdl validate` and
  * `nubes apply` do from files. Scripts the FDL names come with the request, keyed by the path as written.
  *
- * POST /system/fdl/validate  { fdl, scripts? } -> { valid, services, diagnostics, warnings }
- * POST /system/fdl/apply     { fdl, scripts? } -> { services: [{ name, action, token, warnings }] }
+ * POST /system/fdl/validate  { fdl, scripts? } -> { valid, services, mapreduce, diagnostics, warnings }
+ * POST /system/fdl/apply     { fdl, scripts? } -> { services: [{ name, action, token, warnings }],
+ *                                                   mapreduce: [{ name, action }] }
+ * Scripts include the function files of the `mapreduce` section.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
@@ -66,13 +68,14 @@ export function fdlRoutes(app: FastifyInstance, ctx: ApiContext): void {
       return {
         valid: true,
         services: doc.services.map((service) => service.json.name),
+        mapreduce: doc.mapreduce.map((definition) => definition.name),
         diagnostics: [],
         warnings: doc.warnings,
       };
     } catch (error) {
       const diagnostics = diagnosticsOf(error);
       if (!diagnostics) throw error;
-      return { valid: false, services: [], diagnostics, warnings: [] };
+      return { valid: false, services: [], mapreduce: [], diagnostics, warnings: [] };
     }
   });
 
@@ -111,6 +114,26 @@ export function fdlRoutes(app: FastifyInstance, ctx: ApiContext): void {
         warnings,
       });
     }
-    return { services: results, warnings: doc.warnings };
+    const definitions: { name: string; action: 'created' | 'updated' }[] = [];
+    for (const definition of doc.mapreduce) {
+      const answer = await app.inject({
+        method: 'PUT',
+        url: `/system/mapreduce/definitions/${encodeURIComponent(definition.name)}`,
+        headers: forwardedHeaders(request),
+        payload: JSON.stringify(definition.json),
+      });
+      if (answer.statusCode >= 400) {
+        const failure = answer.json<{ error?: { code?: string; message?: string; details?: unknown } }>()
+          .error;
+        const code = failure?.code !== undefined && isErrorCode(failure.code) ? failure.code : 'INTERNAL';
+        throw new PlatformError(
+          code,
+          `MapReduce definition "${definition.name}": ${failure?.message ?? 'failed'}`,
+          { details: { mapreduce: definition.name, details: failure?.details, applied: results } },
+        );
+      }
+      definitions.push({ name: definition.name, action: answer.statusCode === 201 ? 'created' : 'updated' });
+    }
+    return { services: results, mapreduce: definitions, warnings: doc.warnings };
   });
 }

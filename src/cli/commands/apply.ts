@@ -49,11 +49,20 @@ export function registerApplyCommands(program: Command, ctx: CommandContext): vo
       const only = fdl.services[0] as FdlService;
       fdl.services[0] = { ...only, json: renameService(only.json, flags.name) };
     }
-    println(ctx.io.stdout, `Applying ${basename(file)} (${plural(fdl.services.length, 'service')})`);
+    const what = [plural(fdl.services.length, 'service')];
+    if (fdl.mapreduce.length > 0) what.push(plural(fdl.mapreduce.length, 'MapReduce definition'));
+    println(ctx.io.stdout, `Applying ${basename(file)} (${what.join(', ')})`);
     await forEachService(ctx, flags, fdl, async (client, service) => {
       const exists = await client.serviceExists(service.json.name);
       const warnings = await client.putService(service.json, exists ? 'update' : 'create');
       return { verb: exists ? 'updated' : 'created', warnings };
+    });
+    await forEachDefinition(ctx, flags, fdl, async (client, definition) => {
+      const response = await client.send('PUT', definitionPath(definition.name), {
+        body: JSON.stringify(definition.json),
+        contentType: 'application/json',
+      });
+      return response.status === 201 ? 'created' : 'updated';
     });
   });
 
@@ -69,7 +78,53 @@ export function registerApplyCommands(program: Command, ctx: CommandContext): vo
       await client.deleteService(service.json.name);
       return { verb: 'deleted', warnings: [] };
     });
+    await forEachDefinition(ctx, flags, fdl, async (client, definition) => {
+      await client.send('DELETE', definitionPath(definition.name));
+      return 'deleted';
+    });
   });
+}
+
+function definitionPath(name: string): string {
+  return `/system/mapreduce/definitions/${encodeURIComponent(name)}`;
+}
+
+/**
+ * Runs `action` for each MapReduce definition of the file on the target cluster (`-c`, or the default:
+ * definitions name no cluster), printing ✓/✗ for each as services are.
+ */
+async function forEachDefinition(
+  ctx: CommandContext,
+  flags: TargetFlags,
+  fdl: FdlFile,
+  action: (client: ApiClient, definition: FdlFile['mapreduce'][number]) => Promise<string>,
+): Promise<void> {
+  if (fdl.mapreduce.length === 0) return;
+  const client = connect(ctx, flags);
+  const color = ctx.io.stdoutIsTty;
+  for (const definition of fdl.mapreduce) {
+    try {
+      const verb = await action(client, definition);
+      println(
+        ctx.io.stdout,
+        `${mark(true, color)} ${verb} MapReduce definition "${definition.name}" on ${client.target.id}`,
+      );
+    } catch (error) {
+      if (
+        error instanceof PlatformError &&
+        (error.code === 'UNAVAILABLE' || error.code === 'UNAUTHENTICATED')
+      )
+        throw error;
+      println(
+        ctx.io.stdout,
+        `${mark(false, color)} MapReduce definition "${definition.name}" on ${client.target.id}: ${error instanceof Error ? error.message : String(error)}`,
+      );
+      setExitCode(
+        ctx,
+        error instanceof PlatformError && error.kind === 'user' ? EXIT_USER_ERROR : EXIT_SYSTEM_ERROR,
+      );
+    }
+  }
 }
 
 /** Loads the file and prints its warnings; on errors prints every diagnostic, then throws. */
