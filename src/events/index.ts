@@ -5,3 +5,4 @@ export * from './trigger.js';
 export * from './concurrency-limiter.js';
 export * from './dispatcher.js';
 export * from './job-stats.js';
+export * from './external/external-events.js';

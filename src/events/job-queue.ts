@@ -21,6 +21,8 @@ export interface JobRecord {
   event: string;
   inputBucket: string | null;
   inputKey: string | null;
+  /** The storage provider of the input (`<type>.<id>`); null: the embedded store. */
+  inputProvider: string | null;
   attempts: number;
   maxAttempts: number;
   runAfterMs: number;
@@ -38,6 +40,8 @@ export interface NewJob {
   event: string;
   inputBucket: string | null;
   inputKey: string | null;
+  /** The input's storage provider when it is not the embedded store. @default null */
+  inputProvider?: string | null;
   maxAttempts: number;
 }
 
@@ -84,6 +88,7 @@ interface JobRow {
   event: string;
   input_bucket: string | null;
   input_key: string | null;
+  input_provider: string | null;
   attempts: number;
   max_attempts: number;
   run_after: number;
@@ -103,6 +108,7 @@ function toRecord(row: JobRow): JobRecord {
     event: row.event,
     inputBucket: row.input_bucket,
     inputKey: row.input_key,
+    inputProvider: row.input_provider,
     attempts: row.attempts,
     maxAttempts: row.max_attempts,
     runAfterMs: row.run_after,
@@ -139,9 +145,10 @@ export class JobQueue {
     private readonly owner: string,
   ) {
     this.insert = db.prepare(
-      `INSERT INTO jobs (id, service, kind, status, event, input_bucket, input_key, attempts, max_attempts,
-         run_after, created_at, seq)
-       VALUES (@id, @service, @kind, 'queued', @event, @inputBucket, @inputKey, 0, @maxAttempts, @now, @now, @seq)`,
+      `INSERT INTO jobs (id, service, kind, status, event, input_bucket, input_key, input_provider, attempts,
+         max_attempts, run_after, created_at, seq)
+       VALUES (@id, @service, @kind, 'queued', @event, @inputBucket, @inputKey, @inputProvider, 0,
+         @maxAttempts, @now, @now, @seq)`,
     );
     this.selectReady = db.prepare(
       `SELECT * FROM jobs WHERE status = 'queued' AND run_after <= ? ORDER BY run_after, seq LIMIT ?`,
@@ -203,7 +210,7 @@ export class JobQueue {
   /** Adds a job. Call inside the transaction that records what caused it. */
   enqueue(job: NewJob): void {
     this.seq += 1;
-    this.insert.run({ ...job, now: this.clock.now(), seq: this.seq });
+    this.insert.run({ inputProvider: null, ...job, now: this.clock.now(), seq: this.seq });
     this.notify('enqueued', job.id, job.service, null);
   }
 

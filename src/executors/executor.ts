@@ -24,8 +24,11 @@ export interface Invocation {
   kind: 'storage' | 'http';
   /** The raw event JSON given to the script as EVENT (for http: the request body as text when it is text). */
   event: string;
-  /** For storage events: the object that triggered the job. */
-  input: { bucket: string; key: string; eventTimeIso: string } | null;
+  /**
+   * For storage events: the object that triggered the job, on `provider` (`<type>.<id>` of the service's
+   * storage_providers; absent: the embedded store, `minio.default`).
+   */
+  input: { provider?: string; bucket: string; key: string; eventTimeIso: string } | null;
   /** For http invocations: the request body, saved by the caller to this file. */
   bodyPath: string | null;
   /** Job work folder, created by the caller, removed after the run by the caller. */

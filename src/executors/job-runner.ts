@@ -72,7 +72,12 @@ export class JobRunner {
       }
       const input =
         job.kind === 'storage' && job.inputBucket !== null && job.inputKey !== null
-          ? { bucket: job.inputBucket, key: job.inputKey, eventTimeIso: eventTime(job.event, job.createdMs) }
+          ? {
+              ...(job.inputProvider === null ? {} : { provider: job.inputProvider }),
+              bucket: job.inputBucket,
+              key: job.inputKey,
+              eventTimeIso: eventTime(job.event, job.createdMs),
+            }
           : null;
       const invocation: Invocation = {
         jobId: job.id,

@@ -57,10 +57,10 @@ void test('OSCAR features Nubes does not offer yet are each named', () => {
     total_cpu: '4',
     ephemeral_storage_request: '1Gi',
     image_pull_secrets: ['regcred'],
-    input: [{ storage_provider: 's3', path: 'b/in' }],
+    input: [{ storage_provider: 'webdav.dcache', path: 'b/in' }],
     output: [
       { storage_provider: 'minio.other', path: 'b/out' },
-      { storage_provider: 'onedata.hub', path: 'space/out' },
+      { storage_provider: 'rucio.cern', path: 'space/out' },
     ],
   });
   const warnings = backendWarnings(json, container, 'container');
@@ -82,9 +82,20 @@ void test('OSCAR features Nubes does not offer yet are each named', () => {
     'total_cpu/total_memory',
     'ephemeral_storage_request',
     'input[0]',
-    'output[0]',
     'output[1]',
   ]);
+  // External MinIO/S3 inputs start jobs (webhook, polling, SQS); minio, s3, webdav and onedata take outputs.
+  const supported = validateServiceJson({
+    name: 'a',
+    image: 'i',
+    script: 's',
+    input: [{ storage_provider: 's3.rgw', path: 'b/in', trigger: 'poll' }],
+    output: [
+      { storage_provider: 'webdav.dcache', path: 'b/out' },
+      { storage_provider: 'onedata.hub', path: 'space/out' },
+    ],
+  });
+  assert.deepEqual(backendWarnings(supported, container, 'container'), []);
   // An unused, zero-valued block (as OSCAR's GET returns it) says nothing.
   assert.deepEqual(
     backendWarnings(

@@ -17,13 +17,17 @@ export interface BackendCapabilities {
   maxConcurrency: number;
 }
 
-/** The embedded store answers to this provider; only it emits the events that start jobs. */
-const EVENT_SOURCE_PROVIDER = 'minio.default';
 /**
- * Providers the supervisor writes outputs to today (see supervisor/stage-out.ts, which refuses the others
- * at run time); kept here because fdl sits below the supervisor and must not import it.
+ * Provider types whose buckets start jobs: the embedded store (`minio.default`) by its own events, an
+ * external MinIO or S3 service by webhook, polling or SQS (events/external).
  */
-const SUPPORTED_OUTPUT_PROVIDERS = new Set([EVENT_SOURCE_PROVIDER]);
+const TRIGGER_TYPES = new Set(['minio', 's3']);
+/** Provider types the supervisor reads inputs from and writes outputs to (storage/providers). */
+const SUPPORTED_TYPES = new Set(['minio', 's3', 'webdav', 'onedata']);
+
+function typeOf(provider: string): string {
+  return provider.slice(0, provider.indexOf('.'));
+}
 
 /** Sentences naming each field of `json` that `executorName` (with `capabilities`) will not honour. */
 export function backendWarnings(
@@ -90,18 +94,23 @@ export function backendWarnings(
     warnings.push("ephemeral_storage_request: not enforced; jobs use the data directory's disk");
 
   json.input?.forEach((io, index) => {
-    const provider = normalizeProvider(io.storage_provider);
-    if (provider !== EVENT_SOURCE_PROVIDER) {
+    const type = typeOf(normalizeProvider(io.storage_provider));
+    if (!TRIGGER_TYPES.has(type)) {
       warnings.push(
-        `input[${index}] on ${io.storage_provider}: only the platform's own store (minio.default) starts jobs on upload`,
+        `input[${index}] on ${io.storage_provider}: ${type} uploads do not start jobs; only MinIO and S3 buckets ` +
+          "(the platform's own, or external ones by webhook, polling or SQS) do",
       );
     }
   });
   json.output?.forEach((io, index) => {
-    if (!SUPPORTED_OUTPUT_PROVIDERS.has(normalizeProvider(io.storage_provider))) {
+    const type = typeOf(normalizeProvider(io.storage_provider));
+    if (!SUPPORTED_TYPES.has(type)) {
       warnings.push(
-        `output[${index}] on ${io.storage_provider}: not supported yet; outputs go to the platform's own store (minio.default) only`,
+        `output[${index}] on ${io.storage_provider}: ${type} outputs are not supported; jobs will fail`,
       );
+    }
+    if (io.trigger !== undefined || io.poll_interval !== undefined || io.queue_url !== undefined) {
+      warnings.push(`output[${index}]: trigger, poll_interval and queue_url apply to inputs only; ignored`);
     }
   });
   return warnings;

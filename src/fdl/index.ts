@@ -39,6 +39,7 @@ export { formatDiagnostic, type FdlDiagnostic } from './diagnostics.js';
 export {
   toServiceSpec,
   resolveStorageIo,
+  resolveProviders,
   normalizeProvider,
   retryPolicy,
   SERVICE_DEFAULTS,

@@ -1,7 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PlatformError } from '../core/index.js';
-import { normalizeProvider, resolveStorageIo, retryPolicy, toServiceSpec } from './resolve-service.js';
+import {
+  normalizeProvider,
+  resolveProviders,
+  resolveStorageIo,
+  retryPolicy,
+  toServiceSpec,
+} from './resolve-service.js';
 import { validateServiceJson } from './service-json.js';
 
 void test('defaults: 0.2 CPU, 256Mi, INFO, private, local executor, 3 attempts, no timeout', () => {
@@ -18,6 +24,7 @@ void test('defaults: 0.2 CPU, 256Mi, INFO, private, local executor, 3 attempts, 
     secrets: {},
     input: [],
     output: [],
+    storageProviders: {},
     timeoutMs: 0,
     maxConcurrency: 0,
     retry: { maxAttempts: 3, initialBackoffMs: 1000, maxBackoffMs: 60000 },
@@ -155,5 +162,73 @@ void test('an input may subscribe to storage events (removals too); an unknown e
     (error: unknown) =>
       error instanceof PlatformError &&
       /s3:ObjectDeleted/.test(JSON.stringify(error.details) + error.message),
+  );
+});
+
+void test('storage_providers resolve by <type>.<id>: https added to bare hosts, incomplete entries left out', () => {
+  const providers = resolveProviders({
+    minio: {
+      edge: { endpoint: 'http://10.0.0.1:9000', access_key: 'AK', secret_key: 'SK', verify: false },
+      broken: { access_key: 'AK' },
+    },
+    s3: {
+      aws: { access_key: 'A', secret_key: 'S', region: 'eu-west-1' },
+      rgw: { endpoint: 'http://rgw:7480' },
+    },
+    webdav: { dcache: { hostname: 'dcache.example.org:2880', login: 'u', password: 'p' } },
+    onedata: { hub: { oneprovider_host: 'op.example.org', token: 'T', space: 'sp' }, half: { token: 'T' } },
+  });
+  assert.deepEqual(
+    Object.keys(providers).sort(),
+    ['minio.edge', 's3.aws', 's3.rgw', 'webdav.dcache', 'onedata.hub'].sort(),
+  );
+  assert.deepEqual(providers['minio.edge'], {
+    type: 'minio',
+    endpoint: 'http://10.0.0.1:9000',
+    region: 'us-east-1',
+    accessKey: 'AK',
+    secretKey: 'SK',
+    verifyTls: false,
+  });
+  assert.equal((providers['s3.aws'] as { endpoint: unknown }).endpoint, null);
+  assert.equal(
+    (providers['webdav.dcache'] as { baseUrl: string }).baseUrl,
+    'https://dcache.example.org:2880',
+  );
+  assert.equal((providers['onedata.hub'] as { baseUrl: string }).baseUrl, 'https://op.example.org');
+});
+
+void test('inputs on external MinIO/S3 get a trigger (webhook unless poll or sqs); outputs and the embedded store none', () => {
+  const spec = toServiceSpec(
+    validateServiceJson({
+      name: 'svc',
+      image: 'i',
+      input: [
+        { storage_provider: 'minio', path: 'b/in' },
+        { storage_provider: 'minio.edge', path: 'b/in' },
+        { storage_provider: 's3.rgw', path: 'b/in', trigger: 'poll', poll_interval: 5 },
+        { storage_provider: 's3.aws', path: 'b/in', trigger: 'sqs', queue_url: 'https://sqs/q' },
+      ],
+      output: [{ storage_provider: 's3.rgw', path: 'b/out' }],
+    }),
+  );
+  assert.deepEqual(
+    spec.input.map((io) => io.trigger),
+    [
+      undefined,
+      { kind: 'webhook' },
+      { kind: 'poll', intervalMs: 5000 },
+      { kind: 'sqs', queueUrl: 'https://sqs/q' },
+    ],
+  );
+  assert.equal(spec.output[0]?.trigger, undefined);
+  assert.throws(
+    () =>
+      validateServiceJson({
+        name: 'svc',
+        image: 'i',
+        input: [{ storage_provider: 's3.aws', path: 'b/in', trigger: 'sqs' }],
+      }),
+    /queue_url/,
   );
 });

@@ -6,8 +6,14 @@
 import { PlatformError } from '../core/index.js';
 import { checkByteQuantity, checkCpuQuantity } from './quantity.js';
 import type { ServiceJson } from './service-json.js';
-import type { RetryPolicy, ServiceSpec, StorageIoSpec } from './service-spec.js';
-import type { StorageIoJson } from './storage-json.js';
+import type {
+  InputTrigger,
+  ProviderSettings,
+  RetryPolicy,
+  ServiceSpec,
+  StorageIoSpec,
+} from './service-spec.js';
+import type { StorageIoJson, StorageProvidersJson } from './storage-json.js';
 
 /** The values a service gets for what its JSON leaves out. */
 export const SERVICE_DEFAULTS = {
@@ -21,6 +27,8 @@ export const SERVICE_DEFAULTS = {
   maxRetries: 2,
   retryBackoffSeconds: 1,
   maxBackoffMs: 60_000,
+  pollIntervalSeconds: 30,
+  region: 'us-east-1',
 } as const;
 
 /** `minio` → `minio.default`; the type part lower-cased as OSCAR does (`S3.x` → `s3.x`). */
@@ -31,8 +39,85 @@ export function normalizeProvider(reference: string): string {
   return `${trimmed.slice(0, dot).toLowerCase()}${trimmed.slice(dot)}`;
 }
 
-/** Resolves one input/output entry of service `serviceName`. */
-export function resolveStorageIo(io: StorageIoJson, serviceName: string): StorageIoSpec {
+/** The provider's host as a URL: OSCAR writes WebDAV and Onedata hosts without a scheme (https). */
+function baseUrlOf(host: string): string {
+  const trimmed = host.trim().replace(/\/+$/, '');
+  return /^https?:\/\//i.test(trimmed) ? trimmed : `https://${trimmed}`;
+}
+
+/** `storage_providers` → settings by `<type>.<id>`. Entries missing what they need to connect are left out. */
+export function resolveProviders(json: StorageProvidersJson | undefined): Record<string, ProviderSettings> {
+  const out: Record<string, ProviderSettings> = {};
+  const put = (id: string, settings: ProviderSettings) => {
+    // Own properties only: an id such as `__proto__` must stay a key.
+    Object.defineProperty(out, id, { value: settings, enumerable: true, writable: true, configurable: true });
+  };
+  for (const [id, minio] of Object.entries(json?.minio ?? {})) {
+    if (!minio.endpoint) continue;
+    put(`minio.${id}`, {
+      type: 'minio',
+      endpoint: minio.endpoint,
+      region: minio.region || SERVICE_DEFAULTS.region,
+      accessKey: minio.access_key || null,
+      secretKey: minio.secret_key || null,
+      verifyTls: minio.verify ?? true,
+    });
+  }
+  for (const [id, s3] of Object.entries(json?.s3 ?? {})) {
+    put(`s3.${id}`, {
+      type: 's3',
+      endpoint: s3.endpoint || null,
+      region: s3.region || SERVICE_DEFAULTS.region,
+      accessKey: s3.access_key || null,
+      secretKey: s3.secret_key || null,
+      verifyTls: s3.verify ?? true,
+    });
+  }
+  for (const [id, webdav] of Object.entries(json?.webdav ?? {})) {
+    if (!webdav.hostname) continue;
+    put(`webdav.${id}`, {
+      type: 'webdav',
+      baseUrl: baseUrlOf(webdav.hostname),
+      login: webdav.login || null,
+      password: webdav.password || null,
+    });
+  }
+  for (const [id, onedata] of Object.entries(json?.onedata ?? {})) {
+    if (!onedata.oneprovider_host || !onedata.token || !onedata.space) continue;
+    put(`onedata.${id}`, {
+      type: 'onedata',
+      baseUrl: baseUrlOf(onedata.oneprovider_host),
+      token: onedata.token,
+      space: onedata.space,
+    });
+  }
+  return out;
+}
+
+function inputTrigger(io: StorageIoJson, type: string): InputTrigger | undefined {
+  if (type !== 'minio' && type !== 's3') return undefined;
+  switch (io.trigger) {
+    case 'poll':
+      return {
+        kind: 'poll',
+        intervalMs: Math.round((io.poll_interval ?? SERVICE_DEFAULTS.pollIntervalSeconds) * 1000),
+      };
+    case 'sqs':
+      return { kind: 'sqs', queueUrl: io.queue_url ?? '' };
+    default:
+      return { kind: 'webhook' };
+  }
+}
+
+/**
+ * Resolves one input/output entry of service `serviceName`. `direction` decides whether the entry gets a
+ * trigger (inputs on an external MinIO or S3 service).
+ */
+export function resolveStorageIo(
+  io: StorageIoJson,
+  serviceName: string,
+  direction: 'input' | 'output' = 'output',
+): StorageIoSpec {
   const provider = normalizeProvider(io.storage_provider);
   const type = provider.slice(0, provider.indexOf('.'));
   let path = io.path.trim().replace(/^\/+|\/+$/g, '');
@@ -43,6 +128,7 @@ export function resolveStorageIo(io: StorageIoJson, serviceName: string): Storag
   }
   // OSCAR's rewrite: for MinIO and S3 a bare name is a folder of the service's own bucket.
   if ((type === 'minio' || type === 's3') && !path.includes('/')) path = `${serviceName}/${path}`;
+  const trigger = inputTrigger(io, type);
   const slash = path.indexOf('/');
   const bucket = slash === -1 ? path : path.slice(0, slash);
   const folder = slash === -1 ? '' : path.slice(slash + 1).replace(/\/+$/, '');
@@ -54,6 +140,7 @@ export function resolveStorageIo(io: StorageIoJson, serviceName: string): Storag
     prefixes: io.prefix ?? [],
     suffixes: io.suffix ?? [],
     ...(io.events === undefined || io.events.length === 0 ? {} : { events: [...io.events] }),
+    ...(direction === 'input' && provider !== 'minio.default' && trigger !== undefined ? { trigger } : {}),
   };
 }
 
@@ -104,8 +191,9 @@ export function toServiceSpec(json: ServiceJson): ServiceSpec {
     logLevel: json.log_level ?? SERVICE_DEFAULTS.logLevel,
     variables: { ...json.environment?.variables },
     secrets: { ...json.environment?.secrets },
-    input: (json.input ?? []).map((io) => resolveStorageIo(io, json.name)),
+    input: (json.input ?? []).map((io) => resolveStorageIo(io, json.name, 'input')),
     output: (json.output ?? []).map((io) => resolveStorageIo(io, json.name)),
+    storageProviders: resolveProviders(json.storage_providers),
     timeoutMs: Math.round((json.timeout ?? SERVICE_DEFAULTS.timeoutSeconds) * 1000),
     maxConcurrency: json.max_concurrency ?? SERVICE_DEFAULTS.maxConcurrency,
     retry: retryPolicy(json),

@@ -24,7 +24,46 @@ export interface StorageIoSpec {
    * or one event). Absent (specs built before this field, outputs): created objects, as in OSCAR.
    */
   events?: string[];
+  /**
+   * Input on an external MinIO/S3 service only: how Nubes learns of its new objects (Nubes addition
+   * `trigger`). Absent for inputs on the embedded store and for outputs.
+   */
+  trigger?: InputTrigger;
 }
+
+/** How Nubes learns of the objects created in an input on an external MinIO or S3 service. */
+export type InputTrigger =
+  { kind: 'webhook' } | { kind: 'poll'; intervalMs: number } | { kind: 'sqs'; queueUrl: string };
+
+/**
+ * Where a storage provider is and how to sign in, from the service's `storage_providers` (credentials
+ * included: never logged, never given to executors in argv or in non-secret objects).
+ */
+export type ProviderSettings =
+  | {
+      type: 'minio' | 's3';
+      /** null: AWS S3 itself (the SDK picks the regional endpoint). */
+      endpoint: string | null;
+      region: string;
+      /** null with `secretKey`: the SDK's default chain (AWS_* variables, instance role). */
+      accessKey: string | null;
+      secretKey: string | null;
+      verifyTls: boolean;
+    }
+  | {
+      type: 'webdav';
+      /** `https://<hostname>` (OSCAR gives the host without scheme), or the URL as written. */
+      baseUrl: string;
+      login: string | null;
+      password: string | null;
+    }
+  | {
+      type: 'onedata';
+      /** `https://<oneprovider_host>` */
+      baseUrl: string;
+      token: string;
+      space: string;
+    };
 
 export interface RetryPolicy {
   /** Attempts in all, the first included. @default 3 */
@@ -62,6 +101,8 @@ export interface ServiceSpec {
   secrets: Record<string, string>;
   input: StorageIoSpec[];
   output: StorageIoSpec[];
+  /** The service's `storage_providers`, by `<type>.<id>` (rucio and incomplete entries left out). */
+  storageProviders: Record<string, ProviderSettings>;
   /** Wall-clock limit of one job; 0 = none. Nubes addition `timeout` (seconds). @default 0 */
   timeoutMs: number;
   /** Jobs of this service running at once. Nubes addition `max_concurrency`. @default 0 (only the global limit) */

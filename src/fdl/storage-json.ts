@@ -35,6 +35,13 @@ export const STORAGE_EVENT_PATTERNS = [
   's3:ObjectRemoved:Delete',
 ] as const;
 
+/**
+ * How an input on an external MinIO or S3 service learns of new objects (Nubes addition `trigger`): the
+ * service calls Nubes back (`webhook`, the default), Nubes lists the bucket every `poll_interval` seconds
+ * (`poll`), or Nubes reads the bucket's notifications from an SQS queue (`sqs`, with `queue_url`).
+ */
+export const INPUT_TRIGGERS = ['webhook', 'poll', 'sqs'] as const;
+
 /** One `input` or `output` entry. `prefix`/`suffix` filter outputs by file name. */
 export const storageIoSchema = strictObject({
   storage_provider: providerReference,
@@ -42,6 +49,17 @@ export const storageIoSchema = strictObject({
   prefix: opt(textList),
   suffix: opt(textList),
   events: opt(z.array(choice(STORAGE_EVENT_PATTERNS))),
+  trigger: opt(choice(INPUT_TRIGGERS)),
+  poll_interval: opt(num({ min: 1, max: 86_400 })),
+  queue_url: opt(text({ nonEmpty: true })),
+}).superRefine((io, ctx) => {
+  if (io.trigger === 'sqs' && io.queue_url === undefined) {
+    ctx.addIssue({
+      code: z.ZodIssueCode.custom,
+      path: ['queue_url'],
+      message: 'trigger sqs needs queue_url',
+    });
+  }
 });
 export type StorageIoJson = z.infer<typeof storageIoSchema>;
 
@@ -67,7 +85,14 @@ const minioProviderSchema = strictObject({
   secret_key: optText(),
   region: optText(),
 });
-const s3ProviderSchema = strictObject({ access_key: optText(), secret_key: optText(), region: optText() });
+// `endpoint` and `verify` are Nubes additions: any S3-compatible service, not only AWS.
+const s3ProviderSchema = strictObject({
+  endpoint: optText(),
+  verify: opt(bool()),
+  access_key: optText(),
+  secret_key: optText(),
+  region: optText(),
+});
 const onedataProviderSchema = strictObject({
   oneprovider_host: optText(),
   token: optText(),

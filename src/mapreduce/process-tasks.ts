@@ -28,6 +28,7 @@ function taskService(spec: MapReduceSpec, script: string): ServiceSpec {
     enableGpu: false,
     logLevel: 'INFO',
     variables: {},
+    storageProviders: {},
     secrets: {},
     input: [],
     output: [],

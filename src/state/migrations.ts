@@ -227,4 +227,17 @@ export const MIGRATIONS: readonly string[] = [
   ) STRICT;
   CREATE INDEX sched_idempotency_age ON sched_idempotency(created_at);
   `,
+  // 5: jobs whose input is on an external storage provider; watermarks of polled external inputs
+  `
+  ALTER TABLE jobs ADD COLUMN input_provider TEXT;  -- <type>.<id>; NULL: the embedded store (minio.default)
+
+  -- One row per polled input: objects modified after last_modified, or at it and not in keys_at, are new.
+  CREATE TABLE input_watermarks (
+    service TEXT NOT NULL,
+    input TEXT NOT NULL,              -- <provider>/<bucket>/<folder>
+    last_modified INTEGER NOT NULL,   -- epoch ms
+    keys_at TEXT NOT NULL,            -- JSON list of the keys seen with that time
+    PRIMARY KEY (service, input)
+  ) STRICT;
+  `,
 ];

@@ -53,5 +53,10 @@ export {
   type StandaloneIo,
   type StoreFactory,
 } from './standalone.js';
-export { loadStandaloneConfig, type StandaloneConfig, type S3Settings } from './standalone-config.js';
+export {
+  loadStandaloneConfig,
+  encodeStorageProviders,
+  type StandaloneConfig,
+  type S3Settings,
+} from './standalone-config.js';
 export { formatResultLine, splitResultLine, RESULT_LINE_PREFIX, type RemoteResult } from './result-line.js';

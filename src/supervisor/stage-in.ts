@@ -10,6 +10,7 @@ import { posix, join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { pipeline } from 'node:stream/promises';
 import type { ObjectStore } from '../storage/object-store.js';
+import type { StorageProvider } from '../storage/providers/index.js';
 import { decodeHttpBody, type BodyEncoding } from './http-body.js';
 import type { ReadOnlyBind } from './script-runner.js';
 
@@ -53,6 +54,18 @@ export async function stageObject(
   }
   const { body } = await store.get(object.bucket, object.key);
   await pipeline(body, createWriteStream(path, { flags: 'wx' }));
+  return { path, bind: null };
+}
+
+/** Stages an object of an external provider (`minio.<id>`, `s3.<id>`, ...): downloaded into TMP_INPUT_DIR. */
+export async function stageFromProvider(
+  provider: StorageProvider,
+  object: { bucket: string; key: string },
+  inputDir: string,
+  signal?: AbortSignal,
+): Promise<StagedInput> {
+  const path = join(inputDir, inputFileName(object.key));
+  await provider.download(object, path, signal);
   return { path, bind: null };
 }
 

@@ -52,12 +52,17 @@ void test('output keys: <folder>/<relative name>, or the bare name for a whole b
   assert.equal(outputKey({ folder: '' }, 'a.txt'), 'a.txt');
 });
 
-void test('outputs on providers other than minio.default are refused with a clear error', () => {
+void test('outputs on providers the service does not define are refused with a clear, final error', () => {
   const output = { provider: 's3.aws', path: 'b/x', bucket: 'b', folder: 'x', prefixes: [], suffixes: [] };
+  const none = { has: () => false };
   assert.throws(
-    () => checkOutputProviders([output]),
+    () => checkOutputProviders([output], none),
     (error: unknown) =>
-      error instanceof PlatformError && error.code === 'VALIDATION_FAILED' && /s3\.aws/.test(error.message),
+      error instanceof PlatformError &&
+      error.code === 'VALIDATION_FAILED' &&
+      !error.retryable &&
+      /s3\.aws/.test(error.message),
   );
-  checkOutputProviders([{ ...output, provider: 'minio.default' }]);
+  checkOutputProviders([{ ...output, provider: 'minio.default' }], none);
+  checkOutputProviders([output], { has: (id: string) => id === 's3.aws' });
 });

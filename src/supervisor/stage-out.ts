@@ -11,6 +11,7 @@ import { join, sep } from 'node:path';
 import { PlatformError } from '../core/index.js';
 import type { StorageIoSpec } from '../fdl/service-spec.js';
 import type { ObjectStore } from '../storage/object-store.js';
+import type { ProviderSet } from '../storage/providers/index.js';
 import { contentTypeOf } from './content-type.js';
 
 /** The provider id of the embedded store (and of OSCAR's default MinIO). */
@@ -89,14 +90,18 @@ export function outputKey(output: Pick<StorageIoSpec, 'folder'>, name: string): 
   return output.folder === '' ? name : `${output.folder}/${name}`;
 }
 
-/** Fails when an output names a provider this supervisor cannot write to yet. */
-export function checkOutputProviders(outputs: StorageIoSpec[]): void {
+/**
+ * Fails (not retryable) when an output names a provider the service does not define in its
+ * storage_providers (or one Nubes cannot write to, such as rucio): before the script runs, since the
+ * compute would be spent for nothing.
+ */
+export function checkOutputProviders(outputs: StorageIoSpec[], providers: Pick<ProviderSet, 'has'>): void {
   for (const output of outputs) {
-    if (output.provider !== DEFAULT_PROVIDER) {
+    if (output.provider !== DEFAULT_PROVIDER && !providers.has(output.provider)) {
       throw new PlatformError(
         'VALIDATION_FAILED',
-        `output "${output.path}" uses storage provider "${output.provider}", which is not supported yet: ` +
-          `only "${DEFAULT_PROVIDER}" (the platform's own store) can receive outputs`,
+        `output "${output.path}" uses storage provider "${output.provider}", which the service's ` +
+          `storage_providers do not define (minio, s3, webdav and onedata providers can receive outputs)`,
         { details: { provider: output.provider, path: output.path } },
       );
     }
@@ -115,13 +120,27 @@ export async function uploadOutputs(
   outputs: StorageIoSpec[],
   files: OutputFile[],
   /** Who the uploads are recorded as; `service:<name>` keeps a service's outputs from triggering it again. */
-  principal?: string,
+  principal: string | undefined,
+  /** The service's other providers, for outputs that are not on the embedded store. */
+  providers: Pick<ProviderSet, 'has' | 'get'>,
+  signal?: AbortSignal,
 ): Promise<UploadedObject[]> {
   const uploaded: UploadedObject[] = [];
   for (const file of files) {
     for (const output of outputs) {
       if (!matchesOutput(file.name, output)) continue;
       const key = outputKey(output, file.name);
+      if (output.provider !== DEFAULT_PROVIDER) {
+        const provider = await providers.get(output.provider);
+        const { size } = await stat(file.path);
+        await provider.upload(
+          { bucket: output.bucket, key },
+          { path: file.path, sizeBytes: size, contentType: contentTypeOf(file.name) },
+          signal,
+        );
+        uploaded.push({ provider: output.provider, bucket: output.bucket, key });
+        continue;
+      }
       const body = createReadStream(file.path);
       try {
         await store.put(output.bucket, key, body, {

@@ -16,7 +16,8 @@
  */
 import { z } from 'zod';
 import { PlatformError } from '../core/index.js';
-import type { ServiceSpec, StorageIoSpec } from '../fdl/service-spec.js';
+import type { ProviderSettings, ServiceSpec, StorageIoSpec } from '../fdl/service-spec.js';
+import { providerSettingsMapSchema } from '../storage/providers/index.js';
 
 export interface S3Settings {
   endpoint: string;
@@ -79,6 +80,7 @@ const serviceSpecSchema = z.object({
   allowedUsers: z.array(z.string()).default([]),
   labels: z.record(z.string()).default({}),
   annotations: z.record(z.string()).default({}),
+  storageProviders: providerSettingsMapSchema.default({}),
 }) satisfies z.ZodType<ServiceSpec, z.ZodTypeDef, unknown>;
 
 const envSchema = z.object({
@@ -92,6 +94,7 @@ const envSchema = z.object({
   NUBES_RAW_RESPONSE: z.enum(['0', '1', 'true', 'false']).optional(),
   NUBES_SECRET_NAMES: z.string().optional(),
   NUBES_RESULT_LINE: z.enum(['0', '1', 'true', 'false']).optional(),
+  NUBES_STORAGE_PROVIDERS: z.string().optional(),
 });
 
 /** Reads the standalone supervisor's settings; fails with CONFIG_INVALID naming the variable at fault. */
@@ -119,6 +122,11 @@ export function loadStandaloneConfig(env: Record<string, string | undefined>): S
     secrets[name] = value;
   }
 
+  const storageProviders: Record<string, ProviderSettings> = {
+    ...service.data.storageProviders,
+    ...readProviders(vars.NUBES_STORAGE_PROVIDERS),
+  };
+
   let s3: S3Settings | null = null;
   if (vars.NUBES_S3_ENDPOINT !== undefined) {
     if (vars.NUBES_S3_ACCESS_KEY === undefined || vars.NUBES_S3_SECRET_KEY === undefined) {
@@ -135,13 +143,35 @@ export function loadStandaloneConfig(env: Record<string, string | undefined>): S
     };
   }
   return {
-    service: { ...service.data, secrets },
+    service: { ...service.data, secrets, storageProviders },
     s3,
     jobId: vars.JOB_UUID ?? null,
     workRoot: vars.NUBES_WORK_DIR ?? null,
     rawResponse: vars.NUBES_RAW_RESPONSE === '1' || vars.NUBES_RAW_RESPONSE === 'true',
     resultLine: vars.NUBES_RESULT_LINE === '1' || vars.NUBES_RESULT_LINE === 'true',
   };
+}
+
+/** Decodes NUBES_STORAGE_PROVIDERS; the message never repeats the value (it holds credentials). */
+function readProviders(encoded: string | undefined): Record<string, ProviderSettings> {
+  if (encoded === undefined || encoded === '') return {};
+  let decoded: unknown;
+  try {
+    decoded = JSON.parse(Buffer.from(encoded, 'base64').toString('utf8'));
+  } catch {
+    throw new PlatformError('CONFIG_INVALID', 'NUBES_STORAGE_PROVIDERS is not base64 of a JSON document');
+  }
+  const parsed = providerSettingsMapSchema.safeParse(decoded);
+  if (!parsed.success) {
+    const where = parsed.error.issues.map((issue) => issue.path.join('.')).join(', ');
+    throw new PlatformError('CONFIG_INVALID', `NUBES_STORAGE_PROVIDERS is invalid at ${where}`);
+  }
+  return parsed.data;
+}
+
+/** The value of NUBES_STORAGE_PROVIDERS for a service's providers (for executors that start this program). */
+export function encodeStorageProviders(providers: Record<string, ProviderSettings>): string {
+  return Buffer.from(JSON.stringify(providers)).toString('base64');
 }
 
 function invalid(error: z.ZodError, prefix?: string): PlatformError {

@@ -62,7 +62,12 @@ export async function runStandalone(io: StandaloneIo, createStore: StoreFactory)
       event: event.kind === 'storage' ? event.event : eventBytes.toString('utf8'),
       input:
         event.kind === 'storage'
-          ? { bucket: event.bucket, key: event.key, eventTimeIso: event.eventTimeIso }
+          ? {
+              provider: event.provider,
+              bucket: event.bucket,
+              key: event.key,
+              eventTimeIso: event.eventTimeIso,
+            }
           : null,
       bodyPath,
       workDir,

@@ -12,14 +12,26 @@ import type { Logger } from '../core/index.js';
 import { PlatformError, toPlatformError, type ErrorData } from '../core/index.js';
 import type { Invocation, InvocationResult } from '../executors/executor.js';
 import type { ObjectStore } from '../storage/object-store.js';
+import { ProviderSet, type ProviderFactory } from '../storage/providers/index.js';
 import { buildJobEnvironment } from './environment.js';
 import type { ScriptOutcome, ScriptRunner, ReadOnlyBind } from './script-runner.js';
-import { stageHttpBody, stageObject } from './stage-in.js';
-import { checkOutputProviders, listOutputFiles, uploadOutputs, type UploadedObject } from './stage-out.js';
+import { stageHttpBody, stageObject, stageFromProvider } from './stage-in.js';
+import {
+  DEFAULT_PROVIDER,
+  checkOutputProviders,
+  listOutputFiles,
+  uploadOutputs,
+  type UploadedObject,
+} from './stage-out.js';
 
 export interface SupervisorDeps {
   /** The embedded store (provider `minio.default`): inputs come from it, outputs go to it. */
   store: ObjectStore;
+  /**
+   * Connects to the other providers the service names (its `storageProviders` settings).
+   * @default createStorageProvider
+   */
+  providerFactory?: ProviderFactory;
   /** Starts the script: the local executor's sandboxed runner, or the plain runner. */
   runScript: ScriptRunner;
   logger: Logger;
@@ -34,6 +46,7 @@ export async function runSupervised(invocation: Invocation, deps: SupervisorDeps
   const outputs: UploadedObject[] = [];
   let outcome: ScriptOutcome | null = null;
   let outputFiles: string[] = [];
+  const providers = new ProviderSet(invocation.service.storageProviders, deps.providerFactory);
 
   const finish = (error: ErrorData | null): InvocationResult => ({
     status: error === null ? 'succeeded' : 'failed',
@@ -49,11 +62,11 @@ export async function runSupervised(invocation: Invocation, deps: SupervisorDeps
 
   try {
     // Before any work: an output we cannot write to would only fail after the compute was spent.
-    checkOutputProviders(invocation.service.output);
+    checkOutputProviders(invocation.service.output, providers);
     if (invocation.signal.aborted) throw cancelledError();
     await Promise.all([mkdir(inputDir, { recursive: true }), mkdir(outputDir, { recursive: true })]);
     const [staged, command] = await Promise.all([
-      stageInput(invocation, inputDir, deps),
+      stageInput(invocation, inputDir, deps, providers),
       writeScript(invocation.workDir, invocation.service.script),
     ]);
     const { env, notes } = buildJobEnvironment({
@@ -101,6 +114,8 @@ export async function runSupervised(invocation: Invocation, deps: SupervisorDeps
         listing.files,
         // The events domain's servicePrincipal(): outputs never re-trigger the service that wrote them.
         `service:${invocation.service.name}`,
+        providers,
+        invocation.signal,
       )),
     );
     return finish(null);
@@ -109,6 +124,8 @@ export async function runSupervised(invocation: Invocation, deps: SupervisorDeps
     if (error.code === 'INTERNAL') log.error({ err: thrown }, 'supervisor failure');
     await appendNotes(invocation.logPath, [`job failed: ${error.message}`]).catch(() => undefined);
     return finish(error.toData());
+  } finally {
+    await providers.close();
   }
 }
 
@@ -116,7 +133,18 @@ async function stageInput(
   invocation: Invocation,
   inputDir: string,
   deps: SupervisorDeps,
+  providers: ProviderSet,
 ): Promise<{ path: string | null; binds: ReadOnlyBind[] }> {
+  const provider = invocation.input?.provider ?? DEFAULT_PROVIDER;
+  if (invocation.kind === 'storage' && invocation.input !== null && provider !== DEFAULT_PROVIDER) {
+    const staged = await stageFromProvider(
+      await providers.get(provider),
+      invocation.input,
+      inputDir,
+      invocation.signal,
+    );
+    return { path: staged.path, binds: [] };
+  }
   if (invocation.kind === 'storage' && invocation.input !== null) {
     const staged = await stageObject(deps.store, invocation.input, inputDir, deps.runScript.bindsFiles);
     return { path: staged.path, binds: staged.bind === null ? [] : [staged.bind] };

@@ -88,6 +88,7 @@ export function contractService(
     memoryBytes: 128 * 1024 * 1024,
     enableGpu: false,
     logLevel: 'INFO',
+    storageProviders: {},
     variables: { CONTRACT_TAG: name },
     secrets: {},
     input: [storageIo(CONTRACT_BUCKETS.input, name)],

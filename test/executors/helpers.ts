@@ -18,6 +18,7 @@ export function makeService(overrides: Partial<ServiceSpec> = {}): ServiceSpec {
     cpu: 0.2,
     memoryBytes: 256 * 1024 * 1024,
     enableGpu: false,
+    storageProviders: {},
     logLevel: 'INFO',
     variables: {},
     secrets: {},

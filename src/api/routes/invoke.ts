@@ -6,7 +6,8 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { PlatformError, newJobId } from '../../core/index.js';
-import { objectFromEvent } from '../../events/index.js';
+import { inputCovers, objectFromEvent } from '../../events/index.js';
+import { normalizeProvider } from '../../fdl/index.js';
 import { buildSyncResponse } from '../../supervisor/index.js';
 import { requireServiceAccess } from '../auth.js';
 import type { ApiContext } from '../context.js';
@@ -37,14 +38,30 @@ export function invokeRoutes(app: FastifyInstance, ctx: ApiContext): void {
         `an async job's body is limited to ${MAX_ASYNC_EVENT_BYTES} bytes; upload the data to a bucket instead`,
       );
     }
-    const text = body.toString('utf8');
-    let parsed: unknown = null;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      // not JSON: an opaque body
+    let text = body.toString('utf8');
+    let parsed = parseJson(text);
+    // OSCAR's delegation: {"storage_provider": "<type>.<id>", "event": "<event JSON>"} names where the
+    // object is; the job reads it from that provider with the service's credentials.
+    const delegated = delegatedEvent(parsed);
+    let provider: string | null = null;
+    if (delegated !== null) {
+      text = delegated.event;
+      parsed = parseJson(text);
+      if (delegated.provider !== 'minio.default') provider = delegated.provider;
     }
     const object = objectFromEvent(parsed);
+    if (provider !== null && object !== null) {
+      // The service's credentials may read only what its inputs name, not anything an invoker points at.
+      const covered = service.spec.input.some(
+        (input) => input.provider === provider && inputCovers(input, object.bucket, object.key),
+      );
+      if (!covered) {
+        throw new PlatformError(
+          'FORBIDDEN',
+          `${provider}:${object.bucket}/${object.key} is not inside an input of service "${service.name}"`,
+        );
+      }
+    }
     const id = newJobId(service.name);
     ctx.queue.enqueue({
       id,
@@ -53,6 +70,7 @@ export function invokeRoutes(app: FastifyInstance, ctx: ApiContext): void {
       event: text,
       inputBucket: object?.bucket ?? null,
       inputKey: object?.key ?? null,
+      inputProvider: object ? provider : null,
       maxAttempts: service.spec.retry.maxAttempts,
     });
     ctx.dispatcher.wake();
@@ -102,4 +120,20 @@ export function invokeRoutes(app: FastifyInstance, ctx: ApiContext): void {
       }
     },
   );
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null; // not JSON: an opaque body
+  }
+}
+
+/** OSCAR's delegated event wrapper, or null for any other body. */
+function delegatedEvent(body: unknown): { provider: string; event: string } | null {
+  if (typeof body !== 'object' || body === null) return null;
+  const { storage_provider: provider, event } = body as { storage_provider?: unknown; event?: unknown };
+  if (typeof provider !== 'string' || provider === '' || typeof event !== 'string') return null;
+  return { provider: normalizeProvider(provider), event };
 }

@@ -21,8 +21,50 @@ import type { ApiContext } from '../context.js';
 /** What GET shows instead of a secret's value; a PUT that sends it back keeps the stored value. */
 export const HIDDEN_SECRET = '<hidden>';
 
+/** Fields of `storage_providers` entries that are credentials: shown hidden, kept when sent back hidden. */
+const PROVIDER_CREDENTIALS = ['access_key', 'secret_key', 'password', 'token', 'refresh_token'] as const;
+
+type ProvidersJson = NonNullable<ServiceJson['storage_providers']>;
+
+/** Maps every credential of every provider entry through `change(value, path)`. */
+function mapProviderCredentials(
+  providers: ProvidersJson,
+  change: (value: string, at: { type: string; id: string; field: string }) => string,
+): ProvidersJson {
+  const out: Record<string, Record<string, Record<string, unknown>>> = {};
+  for (const [type, entries] of Object.entries(providers as Record<string, Record<string, object>>)) {
+    const mapped: Record<string, Record<string, unknown>> = {};
+    for (const [id, entry] of Object.entries(entries)) {
+      const copy: Record<string, unknown> = { ...entry };
+      for (const field of PROVIDER_CREDENTIALS) {
+        const value = copy[field];
+        if (typeof value === 'string' && value !== '') copy[field] = change(value, { type, id, field });
+      }
+      Object.defineProperty(mapped, id, {
+        value: copy,
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
+    }
+    out[type] = mapped;
+  }
+  return out;
+}
+
+function ownValue(object: unknown, key: string): unknown {
+  if (typeof object !== 'object' || object === null || !Object.hasOwn(object, key)) return undefined;
+  return (object as Record<string, unknown>)[key];
+}
+
 /** The definition without secret values (they are never returned). */
 function withoutSecretValues(json: ServiceJson): ServiceJson {
+  if (json.storage_providers) {
+    json = {
+      ...json,
+      storage_providers: mapProviderCredentials(json.storage_providers, () => HIDDEN_SECRET),
+    };
+  }
   const secrets = json.environment?.secrets;
   if (!secrets) return json;
   return {
@@ -36,6 +78,26 @@ function withoutSecretValues(json: ServiceJson): ServiceJson {
 
 /** A PUT that sends `<hidden>` back for a secret keeps its stored value. */
 function keepHiddenSecrets(json: ServiceJson, existing: ServiceRecord | undefined): ServiceJson {
+  if (json.storage_providers) {
+    json = {
+      ...json,
+      storage_providers: mapProviderCredentials(json.storage_providers, (value, { type, id, field }) => {
+        if (value !== HIDDEN_SECRET) return value;
+        const path = `storage_providers.${type}.${id}.${field}`;
+        const stored = ownValue(ownValue(ownValue(existing?.json.storage_providers, type), id), field);
+        if (typeof stored !== 'string') {
+          throw new PlatformError(
+            'VALIDATION_FAILED',
+            `${path}: "${HIDDEN_SECRET}" names no stored credential`,
+            {
+              details: { field: path },
+            },
+          );
+        }
+        return stored;
+      }),
+    };
+  }
   const secrets = json.environment?.secrets;
   if (!secrets) return json;
   const kept: Record<string, string> = {};

@@ -7,6 +7,7 @@
  * init container, so any user image with a POSIX shell runs it (OSCAR mounts it from a shared volume).
  */
 import type { ServiceSpec } from '../../fdl/service-spec.js';
+import { encodeStorageProviders } from '../../supervisor/index.js';
 import type { KubernetesExecutorConfig } from './config-schema.js';
 
 /** A Kubernetes object as plain JSON (validated against the API's schema in the tests). */
@@ -44,9 +45,12 @@ export function serviceObjectName(serviceName: string): string {
   return kubeName(serviceName);
 }
 
-/** The service as the supervisor reads it (FUNCTION_CONFIG): secrets left out, they come from the Secret. */
+/**
+ * The service as the supervisor reads it (FUNCTION_CONFIG): secrets and storage provider credentials left
+ * out, they come from the Secret.
+ */
 export function functionConfig(service: ServiceSpec): string {
-  return Buffer.from(JSON.stringify({ ...service, secrets: {} })).toString('base64');
+  return Buffer.from(JSON.stringify({ ...service, secrets: {}, storageProviders: {} })).toString('base64');
 }
 
 /** The ConfigMap of a service: its definition for the supervisor and its script (for people reading it). */
@@ -66,6 +70,9 @@ export function secretManifest(service: ServiceSpec, config: KubernetesExecutorC
   if (config.storage !== undefined) {
     data.NUBES_S3_ACCESS_KEY = base64(config.storage.accessKey);
     data.NUBES_S3_SECRET_KEY = base64(config.storage.secretKey);
+  }
+  if (Object.keys(service.storageProviders).length > 0) {
+    data.NUBES_STORAGE_PROVIDERS = base64(encodeStorageProviders(service.storageProviders));
   }
   return {
     apiVersion: 'v1',

@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Agent as HttpsAgent } from 'node:https';
 import { pipeline, type Readable } from 'node:stream';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { PlatformError } from '../../core/index.js';
@@ -36,8 +37,8 @@ import { exactLength } from './exact-length.js';
 import { fromS3Error } from './s3-error-mapping.js';
 
 export interface S3ObjectStoreOptions {
-  /** e.g. http://127.0.0.1:9000 */
-  endpoint: string;
+  /** e.g. http://127.0.0.1:9000; undefined for AWS S3 itself (the SDK picks the regional endpoint). */
+  endpoint: string | undefined;
   region: string;
   accessKeyId: string;
   secretAccessKey: string;
@@ -49,6 +50,8 @@ export interface S3ObjectStoreOptions {
   maxAttempts?: number;
   /** @default 10000 */
   connectionTimeoutMs?: number;
+  /** Check the service's TLS certificate (MinIO's `verify: false` turns it off). @default true */
+  verifyTls?: boolean;
 }
 
 type S3Sdk = typeof import('@aws-sdk/client-s3');
@@ -56,8 +59,10 @@ type S3Sdk = typeof import('@aws-sdk/client-s3');
 /** Connects to an S3-compatible service (no request is made until the first call). */
 export async function createS3ObjectStore(options: S3ObjectStoreOptions): Promise<ObjectStore> {
   const sdk = await import('@aws-sdk/client-s3');
+  const insecure =
+    options.verifyTls === false ? { httpsAgent: new HttpsAgent({ rejectUnauthorized: false }) } : {};
   const client = new sdk.S3Client({
-    endpoint: options.endpoint,
+    ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
     region: options.region,
     forcePathStyle: options.forcePathStyle,
     credentials: { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey },
@@ -65,7 +70,7 @@ export async function createS3ObjectStore(options: S3ObjectStoreOptions): Promis
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     maxAttempts: options.maxAttempts ?? 3,
-    requestHandler: { connectionTimeout: options.connectionTimeoutMs ?? 10_000 },
+    requestHandler: { connectionTimeout: options.connectionTimeoutMs ?? 10_000, ...insecure },
   });
   return new S3ObjectStore(sdk, client, options);
 }
