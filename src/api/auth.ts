@@ -31,12 +31,22 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The route answers without credentials. */
     public?: boolean;
+    /**
+     * The route checks a credential of its own (a scheduler partition's token, a legacy /lb capability URL)
+     * and never asks who the platform caller is: the hook does not resolve a principal for it, which would
+     * cost a lookup (or, for an unknown bearer token, a comparison with every service token) per call.
+     */
+    ownCredentials?: boolean;
   }
 }
 
 /** Installs the hook that authenticates every request (before its body is read). */
 export function installAuthentication(app: FastifyInstance, authenticator: Authenticator): void {
   app.addHook('onRequest', async (request) => {
+    if (request.routeOptions.config.ownCredentials === true) {
+      request.principal = ANONYMOUS;
+      return;
+    }
     const header = request.headers.authorization;
     request.principal = await authenticator.authenticate(typeof header === 'string' ? header : undefined);
     if (request.principal.kind === 'anonymous' && request.routeOptions.config.public !== true) {

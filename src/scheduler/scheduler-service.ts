@@ -71,6 +71,7 @@ export function startSchedulerService(options: {
     close: async () => {
       clearInterval(timer);
       await Promise.all([...submissions]);
+      scheduler.close();
     },
   };
 }

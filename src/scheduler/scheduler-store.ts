@@ -54,11 +54,15 @@ export interface PartitionRow {
   balance: PartitionBalance;
 }
 
+/** Every column of sched_jobs but `spec` (immutable, parsed once and cached). */
+const JOB_COLUMNS = `id, tenant, name, state, version, iterations, report_interval_ms, epoch_ms, deadline_at, expires_at,
+  created_at, started_at, finished_at, seq, partition_count, sum_done, sum_assigned, sum_speed, sum_speed_time,
+  reserved, active, trusted, pending, missing, finished, finished_done, overrun, deadline_checked_at, result, error`;
+
 interface RawJob {
   id: string;
   tenant: string;
   name: string | null;
-  spec: string;
   state: string;
   version: number;
   iterations: number;
@@ -117,12 +121,12 @@ function parseJson(text: string | null): unknown {
   return text === null ? null : (JSON.parse(text) as unknown);
 }
 
-function toJob(raw: RawJob): JobRow {
+function toJob(raw: RawJob, spec: JobSpec): JobRow {
   return {
     id: raw.id,
     tenant: raw.tenant,
     name: raw.name,
-    spec: JSON.parse(raw.spec) as JobSpec,
+    spec,
     state: raw.state as JobState,
     version: raw.version,
     reportIntervalMs: raw.report_interval_ms,
@@ -155,6 +159,11 @@ function toJob(raw: RawJob): JobRow {
   };
 }
 
+/** A job row that shares nothing mutable with `job` (spec is frozen; result and error are replaced, not edited). */
+function copyJob(job: JobRow): JobRow {
+  return { ...job, balance: { ...job.balance } };
+}
+
 function toPartition(raw: RawPartition): PartitionRow {
   return {
     jobId: raw.job_id,
@@ -184,13 +193,24 @@ function toPartition(raw: RawPartition): PartitionRow {
   };
 }
 
-/** Prepared statements over the scheduler's tables. */
+/** Most parsed job specs kept in memory (a spec never changes once the job is created). */
+const SPEC_CACHE_SIZE = 4096;
+
+/**
+ * Prepared statements over the scheduler's tables. Statements are prepared once, in the constructor; the
+ * protocol path (getJob, getPartition, writeJob, writePartition, addSample) binds positional parameters and
+ * never parses the job's spec again (see `specOf`).
+ */
 export class SchedulerStore {
   private readonly stmts;
+  private readonly specs = new Map<string, JobSpec>();
+  /** Job rows as this connection last read or wrote them, inside `withJobCache` only. */
+  private jobCache: Map<string, JobRow> | null = null;
 
   constructor(readonly db: Db) {
     this.stmts = {
-      getJob: db.prepare<[string], RawJob>('SELECT * FROM sched_jobs WHERE id = ?'),
+      getJob: db.prepare<[string], RawJob>(`SELECT ${JOB_COLUMNS} FROM sched_jobs WHERE id = ?`),
+      getSpec: db.prepare<[string], { spec: string }>('SELECT spec FROM sched_jobs WHERE id = ?'),
       getPartition: db.prepare<[string, number], RawPartition>(
         'SELECT * FROM sched_partitions WHERE job_id = ? AND idx = ?',
       ),
@@ -204,32 +224,90 @@ export class SchedulerStore {
       insertPartition: db.prepare(
         `INSERT INTO sched_partitions (job_id, idx, tenant, job_seq, state) VALUES (?, ?, ?, ?, 'queued')`,
       ),
-      updateJob: db.prepare(
-        `UPDATE sched_jobs SET version = version + 1, state = @state, started_at = @startedAt,
-           finished_at = @finishedAt, partition_count = @partitionCount, sum_done = @sumDone,
-           sum_assigned = @sumAssigned, sum_speed = @sumSpeed, sum_speed_time = @sumSpeedTime,
-           reserved = @reserved, active = @active, trusted = @trusted, pending = @pending, missing = @missing,
-           finished = @finished, finished_done = @finishedDone, overrun = @overrun,
-           deadline_checked_at = @deadlineCheckedAt, result = @result, error = @error
-         WHERE id = @id AND version = @version`,
+      updateJob: db.prepare<unknown[]>(
+        `UPDATE sched_jobs SET version = version + 1, state = ?, started_at = ?, finished_at = ?,
+           partition_count = ?, sum_done = ?, sum_assigned = ?, sum_speed = ?, sum_speed_time = ?, reserved = ?,
+           active = ?, trusted = ?, pending = ?, missing = ?, finished = ?, finished_done = ?, overrun = ?,
+           deadline_checked_at = ?, result = ?, error = ?
+         WHERE id = ? AND version = ?`,
       ),
-      updatePartition: db.prepare(
-        `UPDATE sched_partitions SET version = version + 1, attempt = @attempt, failures = @failures,
-           state = @state, site = @site, token_hash = @tokenHash, lease_until = @leaseUntil,
-           assigned = @assigned, done = @done, speed = @speed, trusted = @trusted,
-           last_report_at = @lastReportAt, last_report_sec = @lastReportSec, last_elapsed_sec = @lastElapsedSec,
-           slow_reports = @slowReports, started_at = @startedAt, finished_at = @finishedAt, result = @result
-         WHERE job_id = @jobId AND idx = @index AND version = @version`,
+      updatePartition: db.prepare<unknown[]>(
+        `UPDATE sched_partitions SET version = version + 1, attempt = ?, failures = ?, state = ?, site = ?,
+           token_hash = ?, lease_until = ?, assigned = ?, done = ?, speed = ?, trusted = ?, last_report_at = ?,
+           last_report_sec = ?, last_elapsed_sec = ?, slow_reports = ?, started_at = ?, finished_at = ?, result = ?
+         WHERE job_id = ? AND idx = ? AND version = ?`,
       ),
       insertSample: db.prepare(
         'INSERT INTO sched_speed_samples (job_id, idx, attempt, at, done, speed) VALUES (?, ?, ?, ?, ?, ?)',
       ),
+      listPartitions: db.prepare<[string], RawPartition>(
+        'SELECT * FROM sched_partitions WHERE job_id = ? ORDER BY idx',
+      ),
+      listJobs: db.prepare<[number], RawJob>(
+        `SELECT ${JOB_COLUMNS} FROM sched_jobs ORDER BY seq DESC LIMIT ?`,
+      ),
+      listTenantJobs: db.prepare<[string, number], RawJob>(
+        `SELECT ${JOB_COLUMNS} FROM sched_jobs WHERE tenant = ? ORDER BY seq DESC LIMIT ?`,
+      ),
+      timelines: db.prepare<[string], { idx: number; at: number; done: number; speed: number }>(
+        'SELECT idx, at, done, speed FROM sched_speed_samples WHERE job_id = ? ORDER BY idx, rowid',
+      ),
+      silentPartitions: db.prepare<[number], { job_id: string; idx: number }>(
+        `SELECT job_id, idx FROM sched_partitions WHERE state IN ('started', 'reporting') AND last_report_at < ?`,
+      ),
+      expiredLeases: db.prepare<[number], { job_id: string; idx: number }>(
+        `SELECT job_id, idx FROM sched_partitions WHERE lease_until IS NOT NULL AND lease_until < ?
+           AND state IN ('leased', 'started', 'reporting', 'missing')`,
+      ),
+      expiredJobs: db.prepare<[number], { id: string }>(
+        `SELECT id FROM sched_jobs WHERE state IN ('pending', 'running') AND expires_at < ?`,
+      ),
     };
   }
 
+  /** The job's spec, parsed once: it is written with the job and never changes. */
+  private specOf(id: string): JobSpec {
+    let spec = this.specs.get(id);
+    if (spec === undefined) {
+      const raw = this.stmts.getSpec.get(id);
+      if (!raw) throw new Error(`job ${id} has no spec`);
+      spec = Object.freeze(JSON.parse(raw.spec) as JobSpec);
+      // A plain bound: when full, start over (jobs on the report path come back at their next report).
+      if (this.specs.size >= SPEC_CACHE_SIZE) this.specs.clear();
+      this.specs.set(id, spec);
+    }
+    return spec;
+  }
+
   getJob(id: string): JobRow | null {
+    const cached = this.jobCache?.get(id);
+    if (cached !== undefined) return copyJob(cached);
     const raw = this.stmts.getJob.get(id);
-    return raw ? toJob(raw) : null;
+    if (!raw) return null;
+    const job = toJob(raw, this.specOf(id));
+    this.jobCache?.set(id, copyJob(job));
+    return job;
+  }
+
+  /**
+   * Runs `fn` with job rows remembered between reads: a group commit's steps mostly touch one job, and
+   * reading its row once instead of once per step is most of what a report costs in SQLite. Only valid
+   * inside one write transaction (BEGIN IMMEDIATE): nobody else can change a row until it commits, so the
+   * row remembered is the row the database holds. Writes still go to the database at once (SQL run in the
+   * same transaction sees them); a step that fails calls `forgetJobs`, since its savepoint's rollback may
+   * have undone a write the cache remembers.
+   */
+  withJobCache<T>(fn: () => T): T {
+    this.jobCache = new Map();
+    try {
+      return fn();
+    } finally {
+      this.jobCache = null;
+    }
+  }
+
+  forgetJobs(): void {
+    this.jobCache?.clear();
   }
 
   getPartition(jobId: string, index: number): PartitionRow | null {
@@ -270,58 +348,60 @@ export class SchedulerStore {
   /** Writes the job if nobody changed it since it was read; false otherwise. */
   writeJob(job: JobRow): boolean {
     const b = job.balance;
-    const info = this.stmts.updateJob.run({
-      id: job.id,
-      version: job.version,
-      state: job.state,
-      startedAt: job.startedAt,
-      finishedAt: job.finishedAt,
-      partitionCount: job.partitionCount,
-      sumDone: b.sumDone,
-      sumAssigned: b.sumAssigned,
-      sumSpeed: b.sumSpeed,
-      sumSpeedTime: b.sumSpeedTime,
-      reserved: b.reserved,
-      active: b.active,
-      trusted: b.trusted,
-      pending: b.pending,
-      missing: b.missing,
-      finished: b.finished,
-      finishedDone: b.finishedDone,
-      overrun: job.overrun,
-      deadlineCheckedAt: job.deadlineCheckedAt,
-      result: job.result === null ? null : JSON.stringify(job.result),
-      error: job.error === null ? null : JSON.stringify(job.error),
-    });
-    if (info.changes === 1) job.version += 1;
-    return info.changes === 1;
+    const info = this.stmts.updateJob.run(
+      job.state,
+      job.startedAt,
+      job.finishedAt,
+      job.partitionCount,
+      b.sumDone,
+      b.sumAssigned,
+      b.sumSpeed,
+      b.sumSpeedTime,
+      b.reserved,
+      b.active,
+      b.trusted,
+      b.pending,
+      b.missing,
+      b.finished,
+      b.finishedDone,
+      job.overrun,
+      job.deadlineCheckedAt,
+      job.result === null ? null : JSON.stringify(job.result),
+      job.error === null ? null : JSON.stringify(job.error),
+      job.id,
+      job.version,
+    );
+    if (info.changes !== 1) return false;
+    job.version += 1;
+    this.jobCache?.set(job.id, copyJob(job));
+    return true;
   }
 
   /** Writes the partition if nobody changed it since it was read; false otherwise. */
   writePartition(part: PartitionRow): boolean {
     const b = part.balance;
-    const info = this.stmts.updatePartition.run({
-      jobId: part.jobId,
-      index: part.index,
-      version: part.version,
-      attempt: part.attempt,
-      failures: part.failures,
-      state: b.state,
-      site: part.site,
-      tokenHash: part.tokenHash,
-      leaseUntil: part.leaseUntil,
-      assigned: b.assigned,
-      done: b.done,
-      speed: b.speed,
-      trusted: b.trusted ? 1 : 0,
-      lastReportAt: part.lastReportAt,
-      lastReportSec: b.lastReportSec,
-      lastElapsedSec: b.lastElapsedSec,
-      slowReports: b.slowReports,
-      startedAt: part.startedAt,
-      finishedAt: part.finishedAt,
-      result: part.result === null ? null : JSON.stringify(part.result),
-    });
+    const info = this.stmts.updatePartition.run(
+      part.attempt,
+      part.failures,
+      b.state,
+      part.site,
+      part.tokenHash,
+      part.leaseUntil,
+      b.assigned,
+      b.done,
+      b.speed,
+      b.trusted ? 1 : 0,
+      part.lastReportAt,
+      b.lastReportSec,
+      b.lastElapsedSec,
+      b.slowReports,
+      part.startedAt,
+      part.finishedAt,
+      part.result === null ? null : JSON.stringify(part.result),
+      part.jobId,
+      part.index,
+      part.version,
+    );
     if (info.changes === 1) part.version += 1;
     return info.changes === 1;
   }
@@ -339,33 +419,19 @@ export class SchedulerStore {
 
   /** All partitions of a job, by index (for display and results, never on the report path). */
   listPartitions(jobId: string): PartitionRow[] {
-    return this.db
-      .prepare<[string], RawPartition>('SELECT * FROM sched_partitions WHERE job_id = ? ORDER BY idx')
-      .all(jobId)
-      .map(toPartition);
+    return this.stmts.listPartitions.all(jobId).map(toPartition);
   }
 
   listJobs(tenant: string | null, limit: number): JobRow[] {
     const rows =
-      tenant === null
-        ? this.db.prepare<[number], RawJob>('SELECT * FROM sched_jobs ORDER BY seq DESC LIMIT ?').all(limit)
-        : this.db
-            .prepare<[string, number], RawJob>(
-              'SELECT * FROM sched_jobs WHERE tenant = ? ORDER BY seq DESC LIMIT ?',
-            )
-            .all(tenant, limit);
-    return rows.map(toJob);
+      tenant === null ? this.stmts.listJobs.all(limit) : this.stmts.listTenantJobs.all(tenant, limit);
+    return rows.map((raw) => toJob(raw, this.specOf(raw.id)));
   }
 
   /** Speed timelines: per partition index, [ms, done, speed] samples in time order. */
   timelines(jobId: string): Map<number, [number, number, number][]> {
-    const rows = this.db
-      .prepare<[string], { idx: number; at: number; done: number; speed: number }>(
-        'SELECT idx, at, done, speed FROM sched_speed_samples WHERE job_id = ? ORDER BY idx, rowid',
-      )
-      .all(jobId);
     const out = new Map<number, [number, number, number][]>();
-    for (const row of rows) {
+    for (const row of this.stmts.timelines.all(jobId)) {
       const list = out.get(row.idx) ?? [];
       list.push([row.at, row.done, row.speed]);
       out.set(row.idx, list);
@@ -375,32 +441,16 @@ export class SchedulerStore {
 
   /** Partitions silent since before `before` (started or reporting). */
   silentPartitions(before: number): { jobId: string; index: number }[] {
-    return this.db
-      .prepare<[number], { job_id: string; idx: number }>(
-        `SELECT job_id, idx FROM sched_partitions WHERE state IN ('started', 'reporting') AND last_report_at < ?`,
-      )
-      .all(before)
-      .map((row) => ({ jobId: row.job_id, index: row.idx }));
+    return this.stmts.silentPartitions.all(before).map((row) => ({ jobId: row.job_id, index: row.idx }));
   }
 
   /** Partitions whose lease ended before `now`. */
   expiredLeases(now: number): { jobId: string; index: number }[] {
-    return this.db
-      .prepare<[number], { job_id: string; idx: number }>(
-        `SELECT job_id, idx FROM sched_partitions WHERE lease_until IS NOT NULL AND lease_until < ?
-           AND state IN ('leased', 'started', 'reporting', 'missing')`,
-      )
-      .all(now)
-      .map((row) => ({ jobId: row.job_id, index: row.idx }));
+    return this.stmts.expiredLeases.all(now).map((row) => ({ jobId: row.job_id, index: row.idx }));
   }
 
   /** Live jobs past their expiry time. */
   expiredJobs(now: number): string[] {
-    return this.db
-      .prepare<[number], { id: string }>(
-        `SELECT id FROM sched_jobs WHERE state IN ('pending', 'running') AND expires_at < ?`,
-      )
-      .all(now)
-      .map((row) => row.id);
+    return this.stmts.expiredJobs.all(now).map((row) => row.id);
   }
 }

@@ -6,9 +6,9 @@
  * transaction that reads the job row and one partition row and writes them back conditionally on their
  * versions; the balancing itself is the pure functions of ./balancer.js.
  */
-import { PlatformError, randomSecret, safeEqual, type Clock, type Logger } from '../core/index.js';
-import { withRelaxedSync, type Db } from '../state/index.js';
-import { ADMIN_TENANT, Accounts, hashToken } from './accounts.js';
+import { PlatformError, randomSecret, type Clock, type Logger } from '../core/index.js';
+import type { Db } from '../state/index.js';
+import { ADMIN_TENANT, Accounts, hashToken, sameTokenHash } from './accounts.js';
 import {
   applyChange,
   balancerParams,
@@ -25,6 +25,8 @@ import {
 import { parseJobSpec, type JobSpec } from './job-spec.js';
 import { completeJob, finalizeJob } from './job-completion.js';
 import { leasePartitions, type LeasedPartition } from './dispatch.js';
+import { CommitGroup, atomicRunner } from './commit-group.js';
+import { IdempotencyRecords } from './idempotency.js';
 import { FINAL_JOB_STATES, SchedulerStore, type JobRow, type PartitionRow } from './scheduler-store.js';
 
 export interface SchedulerOptions {
@@ -57,8 +59,14 @@ const MAX_WRITE_ATTEMPTS = 5;
 export class Scheduler {
   readonly store: SchedulerStore;
   readonly accounts: Accounts;
+  /** Group commit of protocol steps arriving together (see `grouped`). */
+  readonly commits: CommitGroup;
   private readonly db: Db;
   private readonly clock: Clock;
+  private readonly atomic: <T>(fn: () => T) => T;
+  private readonly idempotency: IdempotencyRecords;
+  private readonly tokenHashes = new TokenHashes();
+  private readonly stmts;
   private readonly minLeaseMs: number;
   private readonly minMissingMs: number;
   private readonly resolveServiceScript: ((service: string) => string) | undefined;
@@ -68,6 +76,24 @@ export class Scheduler {
     this.clock = options.clock;
     this.store = new SchedulerStore(options.db);
     this.accounts = new Accounts(options.db, options.clock);
+    this.commits = new CommitGroup(options.db, {
+      around: (fn) => this.store.withJobCache(fn),
+      forget: () => this.store.forgetJobs(),
+    });
+    this.atomic = atomicRunner(options.db);
+    this.idempotency = new IdempotencyRecords(options.db, options.clock);
+    this.stmts = {
+      liveJobs: options.db.prepare<[string], { n: number }>(
+        `SELECT COUNT(*) AS n FROM sched_jobs WHERE tenant = ? AND state IN ('pending', 'running', 'finishing')`,
+      ),
+      livePartitions: options.db.prepare<[string], { n: number }>(
+        `SELECT COUNT(*) AS n FROM sched_partitions WHERE tenant = ? AND state != 'finished'`,
+      ),
+      silent: options.db.prepare<[number], { job_id: string; idx: number }>(
+        `SELECT p.job_id, p.idx FROM sched_partitions p JOIN sched_jobs j ON j.id = p.job_id
+         WHERE p.state IN ('started', 'reporting') AND p.last_report_at < ? - 2 * j.report_interval_ms`,
+      ),
+    };
     this.minLeaseMs = options.minLeaseMs ?? 30_000;
     this.minMissingMs = options.minMissingMs ?? 5000;
     this.resolveServiceScript = options.resolveServiceScript;
@@ -86,12 +112,7 @@ export class Scheduler {
     const id = `sj-${randomSecret(12).replace(/[^A-Za-z0-9]/g, 'x')}`;
     const now = this.clock.now();
     return this.db.transaction(() => {
-      const live =
-        this.db
-          .prepare<[string], { n: number }>(
-            `SELECT COUNT(*) AS n FROM sched_jobs WHERE tenant = ? AND state IN ('pending', 'running', 'finishing')`,
-          )
-          .get(tenant)?.n ?? 0;
+      const live = this.stmts.liveJobs.get(tenant)?.n ?? 0;
       if (live >= quotas.maxConcurrentJobs) {
         throw new PlatformError(
           'QUOTA_EXCEEDED',
@@ -137,13 +158,7 @@ export class Scheduler {
   }
 
   private livePartitions(tenant: string): number {
-    return (
-      this.db
-        .prepare<[string], { n: number }>(
-          `SELECT COUNT(*) AS n FROM sched_partitions WHERE tenant = ? AND state != 'finished'`,
-        )
-        .get(tenant)?.n ?? 0
-    );
+    return this.stmts.livePartitions.get(tenant)?.n ?? 0;
   }
 
   requireJob(id: string, tenant?: string): JobRow {
@@ -158,17 +173,29 @@ export class Scheduler {
   lease(site: string, slots: number): LeasedPartition[] {
     const now = this.clock.now();
     this.accounts.touchSite(site);
-    return relaxed(this.db, () =>
-      this.db.transaction(() =>
-        leasePartitions(this.store, site, slots, now, (job) => ({
-          leaseMs: this.leaseMsOf(job),
-          script:
-            job.spec.service !== null && this.resolveServiceScript
-              ? this.resolveServiceScript(job.spec.service)
-              : null,
-        })),
-      )(),
+    return this.atomic(() =>
+      leasePartitions(this.store, site, slots, now, (job) => ({
+        leaseMs: this.leaseMsOf(job),
+        script:
+          job.spec.service !== null && this.resolveServiceScript
+            ? this.resolveServiceScript(job.spec.service)
+            : null,
+      })),
     );
+  }
+
+  /**
+   * Runs `step` (start, report, finish, fail, each wrapped in `once` or not) in the transaction shared with the
+   * other steps that arrive in this turn of the event loop; resolves once that transaction committed. The
+   * API's protocol routes go through here; a direct call commits on its own, with the same semantics.
+   */
+  grouped<T>(step: () => T): Promise<T> {
+    return this.commits.run(step);
+  }
+
+  /** Commits the steps still waiting for their shared transaction. */
+  close(): void {
+    this.commits.close();
   }
 
   /**
@@ -183,19 +210,17 @@ export class Scheduler {
   ): T {
     for (let attempt = 1; ; attempt++) {
       try {
-        return relaxed(this.db, () =>
-          this.db.transaction(() => {
-            const job = this.store.getJob(jobId);
-            const part = job ? this.store.getPartition(jobId, index) : null;
-            if (!job || !part)
-              throw new PlatformError('NOT_FOUND', `no partition ${index} in scheduler job "${jobId}"`);
-            checkAuth(part, auth);
-            const out = step(job, part);
-            if (!this.store.writePartition(part) || !this.store.writeJob(job))
-              throw new PlatformError('WRITE_CONFLICT', `job "${jobId}" changed during the step`);
-            return out;
-          })(),
-        );
+        return this.atomic(() => {
+          const job = this.store.getJob(jobId);
+          const part = job ? this.store.getPartition(jobId, index) : null;
+          if (!job || !part)
+            throw new PlatformError('NOT_FOUND', `no partition ${index} in scheduler job "${jobId}"`);
+          this.checkAuth(part, auth);
+          const out = step(job, part);
+          if (!this.store.writePartition(part) || !this.store.writeJob(job))
+            throw new PlatformError('WRITE_CONFLICT', `job "${jobId}" changed during the step`);
+          return out;
+        });
       } catch (error) {
         if (
           !(error instanceof PlatformError && error.code === 'WRITE_CONFLICT') ||
@@ -204,6 +229,21 @@ export class Scheduler {
           throw error;
       }
     }
+  }
+
+  /** The partition's own token (hashed through a cache: a report must not pay for SHA-256), or its site. */
+  private checkAuth(part: PartitionRow, auth: PartitionAuth): void {
+    if ('internal' in auth) return;
+    if ('site' in auth) {
+      if (part.site !== auth.site)
+        throw new PlatformError('LEASE_LOST', `partition ${part.index} is not leased to site "${auth.site}"`);
+      return;
+    }
+    if (part.tokenHash === null || !sameTokenHash(this.tokenHashes.of(auth.token), part.tokenHash))
+      throw new PlatformError(
+        'LEASE_LOST',
+        `partition ${part.index}: this token's lease is over (the partition was handed out again)`,
+      );
   }
 
   private nowSec(job: JobRow, now: number): number {
@@ -376,33 +416,7 @@ export class Scheduler {
    * the same transaction as the change it describes.
    */
   once<T>(scope: string, key: string | undefined, requestHash: string, fn: () => T): T {
-    if (key === undefined) return fn();
-    if (key.length === 0 || key.length > 200)
-      throw new PlatformError('BAD_REQUEST', 'the Idempotency-Key header must have 1 to 200 characters');
-    return relaxed(this.db, () =>
-      this.db.transaction(() => {
-        const seen = this.db
-          .prepare<[string, string], { request_hash: string; response: string }>(
-            'SELECT request_hash, response FROM sched_idempotency WHERE scope = ? AND key = ?',
-          )
-          .get(scope, key);
-        if (seen) {
-          if (seen.request_hash !== requestHash)
-            throw new PlatformError(
-              'IDEMPOTENCY_KEY_REUSED',
-              `idempotency key "${key}" was used for another request`,
-            );
-          return JSON.parse(seen.response) as T;
-        }
-        const out = fn();
-        this.db
-          .prepare(
-            'INSERT INTO sched_idempotency (scope, key, request_hash, response, created_at) VALUES (?, ?, ?, ?, ?)',
-          )
-          .run(scope, key, requestHash, JSON.stringify(out), this.clock.now());
-        return out;
-      })(),
-    );
+    return this.idempotency.once(scope, key, requestHash, fn);
   }
 
   /** Cancels a job: partitions are told to stop at their next call. */
@@ -428,12 +442,7 @@ export class Scheduler {
     const now = this.clock.now();
     let missing = 0;
     let requeued = 0;
-    const silent = this.db
-      .prepare<[number], { job_id: string; idx: number }>(
-        `SELECT p.job_id, p.idx FROM sched_partitions p JOIN sched_jobs j ON j.id = p.job_id
-         WHERE p.state IN ('started', 'reporting') AND p.last_report_at < ? - 2 * j.report_interval_ms`,
-      )
-      .all(now);
+    const silent = this.stmts.silent.all(now);
     for (const { job_id: jobId, idx } of silent) {
       this.mutate(jobId, idx, { internal: true }, (job, part) => {
         if (part.balance.state !== 'started' && part.balance.state !== 'reporting') return;
@@ -458,14 +467,9 @@ export class Scheduler {
       job.finishedAt = now;
       if (this.store.writeJob(job)) finalizeJob(this.db, this.store, id);
     }
-    this.db.prepare('DELETE FROM sched_idempotency WHERE created_at < ?').run(now - 86_400_000);
+    this.idempotency.prune(now);
     return { missing, requeued, expired: expiredJobs.length };
   }
-}
-
-/** Commits without fsync (safe against a killed process, see withRelaxedSync) unless already in a transaction. */
-function relaxed<T>(db: Db, fn: () => T): T {
-  return db.inTransaction ? fn() : withRelaxedSync(db, fn);
 }
 
 function newQueued() {
@@ -486,16 +490,24 @@ function requireStarted(part: PartitionRow): void {
     throw new PlatformError('CONFLICT', `partition ${part.index} has not called start`);
 }
 
-function checkAuth(part: PartitionRow, auth: PartitionAuth): void {
-  if ('internal' in auth) return;
-  if ('site' in auth) {
-    if (part.site !== auth.site)
-      throw new PlatformError('LEASE_LOST', `partition ${part.index} is not leased to site "${auth.site}"`);
-    return;
+/** Most partition tokens whose hash is remembered. */
+const TOKEN_HASH_CACHE_SIZE = 65_536;
+
+/**
+ * SHA-256 of partition tokens, remembered. Only the pure function's result is cached (token → its hash):
+ * whether the hash still opens the partition is decided by the row, read in the step's transaction, so a
+ * revoked lease is refused at once.
+ */
+class TokenHashes {
+  private readonly hashes = new Map<string, string>();
+
+  of(token: string): string {
+    let hash = this.hashes.get(token);
+    if (hash === undefined) {
+      hash = hashToken(token);
+      if (this.hashes.size >= TOKEN_HASH_CACHE_SIZE) this.hashes.clear();
+      this.hashes.set(token, hash);
+    }
+    return hash;
   }
-  if (part.tokenHash === null || !safeEqual(hashToken(auth.token), part.tokenHash))
-    throw new PlatformError(
-      'LEASE_LOST',
-      `partition ${part.index}: this token's lease is over (the partition was handed out again)`,
-    );
 }

@@ -52,12 +52,28 @@ export function migrate(db: Db): void {
  * for the commit that acknowledges an upload.
  */
 export function withRelaxedSync<T>(db: Db, fn: () => T): T {
-  db.pragma('synchronous = NORMAL');
+  const sync = syncStatementsOf(db);
+  sync.normal.run();
   try {
     return fn();
   } finally {
-    db.pragma('synchronous = FULL');
+    sync.full.run();
   }
+}
+
+/** The two pragmas, prepared once per connection (they run around every relaxed commit). */
+const syncStatements = new WeakMap<Db, { normal: Database.Statement; full: Database.Statement }>();
+
+function syncStatementsOf(db: Db): { normal: Database.Statement; full: Database.Statement } {
+  let statements = syncStatements.get(db);
+  if (statements === undefined) {
+    statements = {
+      normal: db.prepare('PRAGMA synchronous = NORMAL'),
+      full: db.prepare('PRAGMA synchronous = FULL'),
+    };
+    syncStatements.set(db, statements);
+  }
+  return statements;
 }
 
 /** `PRAGMA integrity_check`: 'ok' or the list of problems. */

@@ -209,39 +209,63 @@ export function schedulerRoutes(app: FastifyInstance, ctx: ApiContext): void {
     return presentResults(scheduler.store, job);
   });
 
+  // Partition calls carry the partition's token (or its site's), checked in the step itself.
+  const OWN_CREDENTIALS = { config: { ownCredentials: true } };
   const scope = (request: FastifyRequest<PartitionParams>) =>
     `partition:${request.params.id}:${request.params.index}`;
-  app.post<PartitionParams>(`${PREFIX}/jobs/:id/partitions/:index/start`, async (request) => {
-    const auth = partitionAuth(request, scheduler);
-    const index = partitionIndex(request.params.index);
-    return scheduler.once(scope(request), idempotencyKey(request), requestHash(request), () =>
-      scheduler.start(request.params.id, index, auth),
-    );
-  });
-  app.post<PartitionParams>(`${PREFIX}/jobs/:id/partitions/:index/report`, async (request) => {
-    const auth = partitionAuth(request, scheduler);
-    const index = partitionIndex(request.params.index);
-    const body = parseBody(reportSchema, request.body, 'report');
-    return scheduler.once(scope(request), idempotencyKey(request), requestHash(request), () =>
-      scheduler.report(request.params.id, index, auth, body.done, body.elapsedSec),
-    );
-  });
-  app.post<PartitionParams>(`${PREFIX}/jobs/:id/partitions/:index/finish`, async (request) => {
-    const auth = partitionAuth(request, scheduler);
-    const index = partitionIndex(request.params.index);
-    const body = parseBody(finishSchema, request.body, 'finish');
-    return scheduler.once(scope(request), idempotencyKey(request), requestHash(request), () =>
-      scheduler.finish(request.params.id, index, auth, body.done, body.elapsedSec, body.result),
-    );
-  });
-  app.post<PartitionParams>(`${PREFIX}/jobs/:id/partitions/:index/fail`, async (request, reply) => {
-    const auth = partitionAuth(request, scheduler);
-    const index = partitionIndex(request.params.index);
-    const body = parseBody(failSchema, request.body, 'failure');
-    scheduler.once(scope(request), idempotencyKey(request), requestHash(request), () => {
-      scheduler.fail(request.params.id, index, auth, body);
-      return true;
-    });
-    return reply.status(204).send();
-  });
+  // Partition calls share their commit with the calls that arrive together (group commit); the answer is
+  // sent once the transaction that holds the call's change (and its idempotency record) has committed.
+  const protocolStep = <T>(request: FastifyRequest<PartitionParams>, step: () => T): Promise<T> => {
+    const key = idempotencyKey(request);
+    // The request's hash is only needed to recognise a replay, so it is only computed under a key.
+    const hash = key === undefined ? '' : requestHash(request);
+    return scheduler.grouped(() => scheduler.once(scope(request), key, hash, step));
+  };
+  app.post<PartitionParams>(
+    `${PREFIX}/jobs/:id/partitions/:index/start`,
+    OWN_CREDENTIALS,
+    async (request) => {
+      const auth = partitionAuth(request, scheduler);
+      const index = partitionIndex(request.params.index);
+      return protocolStep(request, () => scheduler.start(request.params.id, index, auth));
+    },
+  );
+  app.post<PartitionParams>(
+    `${PREFIX}/jobs/:id/partitions/:index/report`,
+    OWN_CREDENTIALS,
+    async (request) => {
+      const auth = partitionAuth(request, scheduler);
+      const index = partitionIndex(request.params.index);
+      const body = parseBody(reportSchema, request.body, 'report');
+      return protocolStep(request, () =>
+        scheduler.report(request.params.id, index, auth, body.done, body.elapsedSec),
+      );
+    },
+  );
+  app.post<PartitionParams>(
+    `${PREFIX}/jobs/:id/partitions/:index/finish`,
+    OWN_CREDENTIALS,
+    async (request) => {
+      const auth = partitionAuth(request, scheduler);
+      const index = partitionIndex(request.params.index);
+      const body = parseBody(finishSchema, request.body, 'finish');
+      return protocolStep(request, () =>
+        scheduler.finish(request.params.id, index, auth, body.done, body.elapsedSec, body.result),
+      );
+    },
+  );
+  app.post<PartitionParams>(
+    `${PREFIX}/jobs/:id/partitions/:index/fail`,
+    OWN_CREDENTIALS,
+    async (request, reply) => {
+      const auth = partitionAuth(request, scheduler);
+      const index = partitionIndex(request.params.index);
+      const body = parseBody(failSchema, request.body, 'failure');
+      await protocolStep(request, () => {
+        scheduler.fail(request.params.id, index, auth, body);
+        return true;
+      });
+      return reply.status(204).send();
+    },
+  );
 }
