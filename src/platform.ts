@@ -17,7 +17,7 @@ import {
   createTriggerHook,
 } from './events/index.js';
 import { createFsObjectStore } from './storage/index.js';
-import { createS3Server } from './s3api/index.js';
+import { createS3Server, ScopedKeys } from './s3api/index.js';
 import { createExecutor, createLocalExecutor, type ExecutorContext } from './executors/index.js';
 import type { Executor } from './executors/executor.js';
 import { JobRunner } from './executors/job-runner.js';
@@ -131,10 +131,15 @@ export async function startPlatform(config: NubesConfig, logger: Logger): Promis
     });
     closers.push(() => local.close());
     const executors = new Map<string, Executor>([[local.name, local]]);
+    // Jobs on other machines (Slurm nodes) reach the store through the S3 endpoint with keys scoped to one
+    // job; the endpoint's address is known once it listens, below, before any job runs.
+    const scopedKeys = new ScopedKeys(clock);
+    let s3Url = '';
     const executorContext: ExecutorContext = {
       dataDir: config.dataDir,
       store,
       logger: logger.child({ component: 'executor' }),
+      storage: { endpoint: () => s3Url, region: config.region, keys: scopedKeys },
     };
     for (const [name, raw] of Object.entries(config.executors)) {
       const created = await createExecutor(name, raw, executorContext);
@@ -204,7 +209,10 @@ export async function startPlatform(config: NubesConfig, logger: Logger): Promis
       multipartDir: join(config.dataDir, 'multipart'),
       gate,
       // The store's own key is the admin's; users' keys name them as the principal (bucket owners).
+      scopeOf: (accessKeyId) => scopedKeys.resolve(accessKeyId)?.scope ?? null,
       resolveSecret: (accessKeyId) => {
+        const scoped = scopedKeys.resolve(accessKeyId);
+        if (scoped !== null) return { secretKey: scoped.secretKey, principal: `job:${accessKeyId}` };
         if (accessKeyId === config.s3AccessKey)
           return { secretKey: config.s3SecretKey, principal: accessKeyId, admin: true };
         const found = users.s3Secret(accessKeyId);
@@ -214,7 +222,7 @@ export async function startPlatform(config: NubesConfig, logger: Logger): Promis
     });
     const s3Address = await s3.listen(config.s3Port, config.host);
     closers.push(() => s3.close());
-    const s3Url = urlOf(config.host, s3Address.port);
+    s3Url = urlOf(config.host, s3Address.port);
 
     const app = createApiServer({
       config,

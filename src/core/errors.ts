@@ -57,7 +57,12 @@ export const ERROR_CODES = {
   SANDBOX_UNAVAILABLE: { status: 500, kind: 'system', retryable: false },
   SPAWN_FAILED: { status: 500, kind: 'system', retryable: true },
   IMAGE_UNAVAILABLE: { status: 422, kind: 'user', retryable: false },
+  /** sbatch or scancel refused a request (bad partition, account, limits), or could not reach slurmctld. */
   SLURM_REJECTED: { status: 502, kind: 'system', retryable: true },
+  /** A Slurm command answered in a form the executor does not know (another version, a broken install). */
+  SLURM_REPLY_INVALID: { status: 502, kind: 'system', retryable: false },
+  /** A job of a Slurm executor vanished from squeue and sacct without a result (node lost, state purged). */
+  SLURM_JOB_LOST: { status: 502, kind: 'system', retryable: true },
   /** A remote engine (Kubernetes API, AWS) refused a request for a reason retrying cannot fix. */
   BACKEND_REJECTED: { status: 502, kind: 'system', retryable: false },
   /** A remote engine kept answering 429 / throttling, or 5xx, after the retries. */

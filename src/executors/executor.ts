@@ -6,14 +6,28 @@
 import type { ErrorData } from '../core/index.js';
 import type { ServiceSpec } from '../fdl/service-spec.js';
 
+/**
+ * The largest job an executor takes, declared so that hybrid execution (see hybrid/) can tell when a job
+ * outgrows its function executor and must go to its batch executor. 0 means no limit of the executor's own.
+ * AWS Lambda, for one, declares `{ timeoutMs: 900_000, memoryBytes: 10 GiB }` and `gpu: false`.
+ */
+export interface ExecutorLimits {
+  /** Longest a job may run here. */
+  timeoutMs: number;
+  /** Most memory a job may ask for (the FDL `memory`). */
+  memoryBytes: number;
+}
+
 export interface ExecutorCapabilities {
   /** Can answer `/run` (synchronous invocation). */
   sync: boolean;
+  /** Can give a job a GPU (FDL `enable_gpu`). */
   gpu: boolean;
   /** Runs the FDL `image` for real. */
   containers: boolean;
   /** Jobs it can run at once (0 = unbounded). */
   maxConcurrency: number;
+  limits: ExecutorLimits;
 }
 
 /** One run of a service's script. */

@@ -11,6 +11,8 @@ import type { Executor } from './executor.js';
 import { localExecutorConfigSchema } from './local/config-schema.js';
 import { podmanExecutorConfigSchema } from './podman/config-schema.js';
 import { kubernetesExecutorConfigSchema } from './kubernetes/config-schema.js';
+import { slurmExecutorConfigSchema } from './slurm/config-schema.js';
+import type { ScopedKeyIssuer } from '../storage/scoped-access.js';
 
 /** What every executor gets from the platform besides its own configuration. */
 export interface ExecutorContext {
@@ -18,6 +20,18 @@ export interface ExecutorContext {
   /** The embedded store (provider `minio.default`). */
   store: ObjectStore;
   logger: Logger;
+  /**
+   * The platform's S3 endpoint, for executors whose jobs run on other machines (Slurm nodes): its address
+   * (known once it listens) and short-lived keys scoped to one job. Absent where there is none (tests).
+   */
+  storage?: StorageAccess;
+}
+
+/** How a job on another machine reaches the platform's store. */
+export interface StorageAccess {
+  endpoint(): string;
+  region: string;
+  keys: ScopedKeyIssuer;
 }
 
 /** One row of the registry: how to validate an executor's configuration and how to create it. */
@@ -53,6 +67,18 @@ export const executorRegistry = {
     async create(config, context) {
       const { createKubernetesExecutor } = await import('./kubernetes/kubernetes-executor.js');
       return createKubernetesExecutor({ config, logger: context.logger });
+    },
+  }),
+  slurm: register({
+    configSchema: slurmExecutorConfigSchema,
+    async create(config, context) {
+      const { createSlurmExecutor } = await import('./slurm/slurm-executor.js');
+      return createSlurmExecutor({
+        config,
+        dataDir: context.dataDir,
+        logger: context.logger,
+        storage: context.storage ?? null,
+      });
     },
   }),
 } as const;

@@ -11,3 +11,10 @@ export {
 export { presignUrl, type PresignOptions } from './sigv4/presign.js';
 export type { SecretResolver } from './sigv4/authenticate.js';
 export { S3_ERRORS, type S3ErrorCode } from './s3-errors.js';
+export {
+  ScopedKeys,
+  scopeAllows,
+  type ObjectScope,
+  type ScopedKey,
+  type ScopedKeyIssuer,
+} from './scoped-keys.js';

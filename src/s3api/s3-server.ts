@@ -23,6 +23,7 @@ import { routeS3Request } from './s3-router.js';
 import { authenticate, type SecretResolver } from './sigv4/authenticate.js';
 import { mayAccess, type BucketAccess } from './bucket-access.js';
 import { corsHeaders, preflightHeaders } from './cors.js';
+import { scopeAllows, type ObjectScope } from './scoped-keys.js';
 
 export interface S3ServerOptions {
   store: ObjectStore;
@@ -55,6 +56,11 @@ export interface S3ServerOptions {
   gate?: ShutdownGate;
   /** Called at the start of every request (metrics attach to the response's `finish`). */
   observe?: (req: IncomingMessage, res: ServerResponse) => void;
+  /**
+   * The scope of a job's short-lived key (see scoped-keys.ts), or null for an ordinary key. A scoped
+   * request is checked against its scope before (and instead of) the bucket's visibility.
+   */
+  scopeOf?: (accessKeyId: string) => ObjectScope | null;
 }
 
 export interface S3Server {
@@ -164,7 +170,12 @@ export function createS3Server(options: S3ServerOptions): S3Server {
         const caller = auth.anonymous ? null : { principal: auth.principal, admin: auth.admin };
         if (!mayAccess(info, caller, access)) throw s3Failure('AccessDenied', 'Access Denied');
       };
-      if (route.access === 'authenticated') {
+      const scope = auth.anonymous ? null : (options.scopeOf?.(auth.accessKeyId) ?? null);
+      if (scope !== null) {
+        const copySource = req.headers['x-amz-copy-source'] !== undefined;
+        const request = { method, bucket, key, params: target.params, copySource };
+        if (!scopeAllows(scope, request)) throw s3Failure('AccessDenied', 'Access Denied');
+      } else if (route.access === 'authenticated') {
         if (auth.anonymous) throw s3Failure('AccessDenied', 'Access Denied');
       } else if (bucket !== null) {
         await authorize(bucket, route.access);

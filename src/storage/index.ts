@@ -27,3 +27,4 @@ export { MAX_LIST_KEYS } from './list-keys.js';
 export { createFsObjectStore, FsObjectStore, type FsObjectStoreOptions } from './fs/fs-object-store.js';
 export { createS3ObjectStore, type S3ObjectStoreOptions } from './s3/s3-object-store.js';
 export { checkConditions, hasConditions } from './conditions.js';
+export type { ObjectScope, ScopedKey, ScopedKeyIssuer } from './scoped-access.js';

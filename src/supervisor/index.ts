@@ -60,3 +60,4 @@ export {
   type S3Settings,
 } from './standalone-config.js';
 export { formatResultLine, splitResultLine, RESULT_LINE_PREFIX, type RemoteResult } from './result-line.js';
+export { formatInvocationFile, readInvocationFile, type InvocationFile } from './invocation-file.js';

@@ -13,6 +13,11 @@
  *   secrets (a Kubernetes Secret given with `envFrom`, Lambda or Batch environment); they reach the script
  *   as secrets, the rest of this environment does not.
  * - `NUBES_RESULT_LINE=1`: end the log with the result line (see result-line.ts), for remote executors.
+ * - `NUBES_PASS_ENV`: comma-separated names of variables of this environment that reach the script as they
+ *   are (a trailing `*` matches a prefix), e.g. `SLURM_*,CUDA_VISIBLE_DEVICES` on a Slurm node; the
+ *   service's own variables win.
+ * - `NUBES_RESULT_FILE`: also write the result line to this file (written aside, then renamed into place, so
+ *   a reader never sees half of it), for executors that share a folder with the job (Slurm).
  */
 import { z } from 'zod';
 import { PlatformError } from '../core/index.js';
@@ -36,6 +41,8 @@ export interface StandaloneConfig {
   rawResponse: boolean;
   /** End the log (stderr) with the result line. */
   resultLine: boolean;
+  /** Where to write the result line as a file of its own; null for none. */
+  resultFile: string | null;
 }
 
 const storageIoSchema = z.object({
@@ -95,6 +102,8 @@ const envSchema = z.object({
   NUBES_SECRET_NAMES: z.string().optional(),
   NUBES_RESULT_LINE: z.enum(['0', '1', 'true', 'false']).optional(),
   NUBES_STORAGE_PROVIDERS: z.string().optional(),
+  NUBES_RESULT_FILE: z.string().startsWith('/').optional(),
+  NUBES_PASS_ENV: z.string().optional(),
 });
 
 /** Reads the standalone supervisor's settings; fails with CONFIG_INVALID naming the variable at fault. */
@@ -126,6 +135,13 @@ export function loadStandaloneConfig(env: Record<string, string | undefined>): S
     ...service.data.storageProviders,
     ...readProviders(vars.NUBES_STORAGE_PROVIDERS),
   };
+  const passed: Record<string, string> = {};
+  const patterns = (vars.NUBES_PASS_ENV ?? '').split(',').filter((p) => p !== '');
+  for (const [name, value] of Object.entries(env)) {
+    if (value === undefined || name.startsWith('NUBES_')) continue;
+    const match = patterns.some((p) => (p.endsWith('*') ? name.startsWith(p.slice(0, -1)) : name === p));
+    if (match) passed[name] = value;
+  }
 
   let s3: S3Settings | null = null;
   if (vars.NUBES_S3_ENDPOINT !== undefined) {
@@ -143,12 +159,18 @@ export function loadStandaloneConfig(env: Record<string, string | undefined>): S
     };
   }
   return {
-    service: { ...service.data, secrets, storageProviders },
+    service: {
+      ...service.data,
+      variables: { ...passed, ...service.data.variables },
+      secrets,
+      storageProviders,
+    },
     s3,
     jobId: vars.JOB_UUID ?? null,
     workRoot: vars.NUBES_WORK_DIR ?? null,
     rawResponse: vars.NUBES_RAW_RESPONSE === '1' || vars.NUBES_RAW_RESPONSE === 'true',
     resultLine: vars.NUBES_RESULT_LINE === '1' || vars.NUBES_RESULT_LINE === 'true',
+    resultFile: vars.NUBES_RESULT_FILE ?? null,
   };
 }
 

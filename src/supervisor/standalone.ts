@@ -6,7 +6,7 @@
  * (the host's job log), prints the sync response on stdout and returns the script's exit code.
  * The object store is made by an injected factory, so this module does not load the AWS SDK itself.
  */
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -44,7 +44,9 @@ export async function runStandalone(io: StandaloneIo, createStore: StoreFactory)
     const config = loadStandaloneConfig(io.env);
     const eventBytes = await readAll(io.stdin);
     const event = parseEvent(eventBytes.toString('utf8'));
-    store = config.s3 === null ? unreachableStore() : await createStore(config.s3);
+    const s3 = config.s3;
+    // The S3 client is made on first use: a job with no input and no outputs never loads the SDK.
+    store = s3 === null ? unreachableStore() : lazyStore(() => createStore(s3));
 
     root = await mkdtemp(join(config.workRoot ?? tmpdir(), 'nubes-job-'));
     const workDir = join(root, 'work');
@@ -87,10 +89,27 @@ export async function runStandalone(io: StandaloneIo, createStore: StoreFactory)
       io.stdout.write(response.body);
     }
     if (config.resultLine) io.stderr.write(`\n${formatResultLine(result)}`);
+    if (config.resultFile !== null) await writeResultFile(config.resultFile, result);
     return exitCodeOf(result);
   } catch (thrown) {
     const error = toPlatformError(thrown);
     io.logger.error({ error: error.toData() }, 'supervisor failed');
+    // Even a supervisor that could not start the job reports why, when it knows where to.
+    const resultFile = io.env.NUBES_RESULT_FILE;
+    if (resultFile !== undefined && resultFile.startsWith('/')) {
+      const now = Date.now();
+      await writeResultFile(resultFile, {
+        status: 'failed',
+        exitCode: null,
+        termSignal: null,
+        error: error.toData(),
+        outputs: [],
+        outputFiles: [],
+        outputDir: '',
+        startedMs: now,
+        finishedMs: now,
+      }).catch(() => undefined);
+    }
     return 1;
   } finally {
     await store?.close().catch(() => undefined);
@@ -108,6 +127,27 @@ export function exitCodeOf(result: InvocationResult): number {
     if (number !== undefined) return 128 + number;
   }
   return 1;
+}
+
+/** Writes the result line aside and renames it into place, so that a watcher never reads half of it. */
+async function writeResultFile(path: string, result: InvocationResult): Promise<void> {
+  const partial = `${path}.partial`;
+  await writeFile(partial, formatResultLine(result), { mode: 0o600 });
+  await rename(partial, path);
+}
+
+/** A store that is created by its first call (and closed only if it was). */
+function lazyStore(create: () => Promise<ObjectStore>): ObjectStore {
+  let made: Promise<ObjectStore> | null = null;
+  const get = (): Promise<ObjectStore> => (made ??= create());
+  return new Proxy({} as ObjectStore, {
+    get(_target, property: keyof ObjectStore) {
+      if (property === 'close')
+        return () => (made === null ? Promise.resolve() : made.then((s) => s.close()));
+      return (...args: unknown[]) =>
+        get().then((store) => (store[property] as (...a: unknown[]) => unknown).apply(store, args));
+    },
+  });
 }
 
 async function readAll(stream: Readable): Promise<Buffer> {

@@ -39,7 +39,13 @@ void describe('local executor: staging, outputs, exit codes (real child processe
   });
 
   void test('capabilities and deploy warnings describe what the local executor honours', async () => {
-    assert.deepEqual(executor.capabilities, { sync: true, gpu: false, containers: false, maxConcurrency: 4 });
+    assert.deepEqual(executor.capabilities, {
+      sync: true,
+      gpu: false,
+      containers: false,
+      maxConcurrency: 4,
+      limits: { timeoutMs: 0, memoryBytes: 0 },
+    });
     assert.equal(executor.name, 'local');
     // What the capabilities imply is said once, by the FDL's backendWarnings; deploy adds only server state.
     const json = validateServiceJson({

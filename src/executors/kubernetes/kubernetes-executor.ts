@@ -88,6 +88,7 @@ class KubernetesExecutor implements Executor {
       gpu: true,
       containers: true,
       maxConcurrency: config.maxConcurrentJobs,
+      limits: { timeoutMs: 0, memoryBytes: 0 },
     };
   }
 

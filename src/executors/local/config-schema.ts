@@ -20,6 +20,17 @@ export const localExecutorConfigSchema = z
       .string()
       .regex(/^[A-Za-z0-9._-]+$/)
       .optional(),
+    /**
+     * Limits to declare (0 = none), so that hybrid execution moves bigger jobs to the batch executor: with
+     * `{ timeoutMs: 60000 }`, a function-batch job still running after a minute is resubmitted there.
+     */
+    limits: z
+      .object({
+        timeoutMs: z.number().int().min(0).default(0),
+        memoryBytes: z.number().int().min(0).default(0),
+      })
+      .strict()
+      .default({}),
   })
   .strict();
 

@@ -12,6 +12,7 @@ import type { ServiceSpec } from '../../fdl/service-spec.js';
 import type { ObjectStore } from '../../storage/object-store.js';
 import { DEFAULT_KILL_GRACE_MS, DEFAULT_MAX_LOG_BYTES, runSupervised } from '../../supervisor/index.js';
 import type {
+  ExecutorLimits,
   DeployResult,
   Executor,
   ExecutorCapabilities,
@@ -36,6 +37,8 @@ export interface LocalExecutorOptions {
   killGraceMs?: number;
   /** Log budget of one job. @default 10 MiB */
   maxLogBytes?: number;
+  /** Declared limits for hybrid execution (see ExecutorLimits). @default none */
+  limits?: ExecutorLimits;
   /** Processes and threads of one job (cgroup pids.max). @default 4096 */
   pidsMax?: number;
   /** `rlimit` skips the cgroup probe and limits memory with RLIMIT_AS. @default auto */
@@ -128,6 +131,7 @@ export async function createLocalExecutor(options: LocalExecutorOptions): Promis
     gpu: false,
     containers: false,
     maxConcurrency: options.maxConcurrentJobs,
+    limits: options.limits ?? { timeoutMs: 0, memoryBytes: 0 },
   };
 
   // Aborted by close(): every running job is cancelled (its whole process tree killed).

@@ -65,6 +65,7 @@ export async function createPodmanExecutor(options: PodmanExecutorOptions): Prom
     gpu: false,
     containers: true,
     maxConcurrency: options.maxConcurrentJobs,
+    limits: { timeoutMs: 0, memoryBytes: 0 },
   };
   const closing = new AbortController();
   const running = new Set<Promise<InvocationResult>>();

@@ -1,0 +1,84 @@
+/**
+ * @module executors/slurm/config-schema
+ * The configuration of the Slurm executor, validated strictly: how to reach the cluster's commands, where
+ * jobs go by default, where the job files live (a folder the compute nodes share with this host), how the
+ * supervisor runs on the nodes and reaches the platform's S3 endpoint, and how submissions are batched.
+ */
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
+/** The standalone supervisor of this installation (compute nodes must see the same path). */
+const DEFAULT_SUPERVISOR_PATH = fileURLToPath(new URL('../../supervisor/main.js', import.meta.url));
+
+const slurmName = z
+  .string()
+  .min(1)
+  .regex(/^[A-Za-z0-9_.+-]+$/, 'must be a Slurm name (letters, digits, _ . + -)');
+
+/** Options of the Slurm executor as they may be written in NUBES_EXECUTORS (`{"slurm": {...}}`). */
+export const slurmExecutorConfigSchema = z
+  .object({
+    /** `slurm.conf` for the commands (SLURM_CONF); without it, the commands' own default. */
+    slurmConf: z.string().startsWith('/').optional(),
+    /** Folder of sbatch, squeue, sacct and scancel; without it, they are found on PATH. */
+    binDir: z.string().startsWith('/').optional(),
+    /** Defaults for services whose `slurm` block does not say. */
+    partition: slurmName.optional(),
+    account: slurmName.optional(),
+    qos: slurmName.optional(),
+    /** More sbatch options for every job (`--name` or `--name=value`), before the service's own. */
+    options: z.array(z.string().regex(/^--[a-z][a-z0-9-]*(=[^\n]*)?$/)).default([]),
+    /**
+     * Where job files (scripts, invocations, logs, results) are written: a folder that this host and the
+     * compute nodes share at the same path. @default <dataDir>/slurm
+     */
+    spoolDir: z.string().startsWith('/').optional(),
+    supervisor: z
+      .object({
+        /** Node.js on the compute nodes. @default this server's own executable */
+        node: z.string().startsWith('/').default(process.execPath),
+        /** The standalone supervisor on the compute nodes. @default this installation's */
+        path: z.string().startsWith('/').default(DEFAULT_SUPERVISOR_PATH),
+      })
+      .strict()
+      .default({}),
+    /** The platform's S3 endpoint as the compute nodes reach it. @default the endpoint's own address */
+    storageEndpoint: z.string().url().optional(),
+    /** Jobs of all services at once (reported in capabilities; the dispatcher enforces it). @default 1000 */
+    maxConcurrentJobs: z.number().int().min(1).max(1_000_000).default(1000),
+    /**
+     * How long a submission waits for more jobs of the same shape to join it in one job array. A single
+     * job goes as a plain job. @default 25
+     */
+    arrayWindowMs: z.number().int().min(0).max(10_000).default(25),
+    /** Most tasks in one array (keep below the cluster's MaxArraySize). @default 1000 */
+    maxArraySize: z.number().int().min(1).max(100_000).default(1000),
+    /**
+     * Where the state of a job that left squeue is read: `sacct` (slurmdbd), `jobcomp` (`sacct -c`, the
+     * completion file of jobcomp/filetxt, for clusters without slurmdbd), or `none`. @default sacct
+     */
+    accounting: z.enum(['sacct', 'jobcomp', 'none']).default('sacct'),
+    /** How often squeue is read while jobs are pending or running. Results files end jobs sooner. @default 1000 */
+    pollIntervalMs: z.number().int().min(50).max(600_000).default(1000),
+    /** Lifetime of a job's S3 key when the service has no timeout (revoked when the job ends). @default 24 h */
+    credentialTtlMs: z
+      .number()
+      .int()
+      .min(60_000)
+      .default(24 * 3600 * 1000),
+    /** Grace beyond the service's timeout before Slurm's own time limit stops the job. @default 60000 */
+    timeLimitGraceMs: z.number().int().min(0).default(60_000),
+    /** Declared limits, for hybrid execution (0 = none): longest job and largest memory the cluster takes. */
+    limits: z
+      .object({
+        timeoutMs: z.number().int().min(0).default(0),
+        memoryBytes: z.number().int().min(0).default(0),
+        gpu: z.boolean().default(true),
+      })
+      .strict()
+      .default({}),
+  })
+  .strict();
+
+/** The parsed, defaulted configuration. */
+export type SlurmExecutorConfig = z.infer<typeof slurmExecutorConfigSchema>;

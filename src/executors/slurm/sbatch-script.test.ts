@@ -1,0 +1,103 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { slurmExecutorConfigSchema } from './config-schema.js';
+import {
+  batchScript,
+  serviceOptions,
+  shellQuote,
+  submissionArgs,
+  timeLimitMinutes,
+} from './sbatch-script.js';
+import type { ServiceSpec } from '../../fdl/service-spec.js';
+
+const service = (overrides: Partial<ServiceSpec> = {}): ServiceSpec => ({
+  name: 'sim',
+  image: '',
+  script: 'true',
+  cpu: 1.5,
+  memoryBytes: 3 * 1024 ** 3,
+  enableGpu: false,
+  logLevel: 'INFO',
+  variables: {},
+  secrets: {},
+  input: [],
+  output: [],
+  timeoutMs: 90_000,
+  maxConcurrency: 0,
+  retry: { maxAttempts: 1, initialBackoffMs: 1000, maxBackoffMs: 60000 },
+  executor: 'slurm',
+  network: 'none',
+  slurm: { partition: null, account: null, qos: null, gres: null, options: [] },
+  visibility: 'private',
+  allowedUsers: [],
+  labels: {},
+  annotations: {},
+  ...overrides,
+});
+
+test('FDL resources map to sbatch options; the slurm block overrides the executor defaults', () => {
+  const config = slurmExecutorConfigSchema.parse({
+    partition: 'batch',
+    account: 'proj',
+    options: ['--exclusive'],
+  });
+  assert.deepEqual(serviceOptions(service(), config), [
+    '--job-name=nubes-sim',
+    '--nodes=1',
+    '--ntasks=1',
+    '--partition=batch',
+    '--account=proj',
+    '--cpus-per-task=2',
+    '--mem=3072M',
+    '--time=3',
+    '--no-requeue',
+    '--exclusive',
+  ]);
+  const gpu = serviceOptions(
+    service({
+      enableGpu: true,
+      timeoutMs: 0,
+      memoryBytes: 0,
+      slurm: { partition: 'gpu', account: null, qos: 'high', gres: null, options: ['--constraint=a100'] },
+    }),
+    config,
+  );
+  assert.ok(gpu.includes('--partition=gpu') && gpu.includes('--qos=high') && gpu.includes('--gres=gpu:1'));
+  assert.ok(
+    gpu.includes('--constraint=a100') && !gpu.some((o) => o.startsWith('--time') || o.startsWith('--mem')),
+  );
+  const gres = serviceOptions(
+    service({
+      enableGpu: true,
+      slurm: { partition: null, account: null, qos: null, gres: 'gpu:a100:2', options: [] },
+    }),
+    config,
+  );
+  assert.ok(gres.includes('--gres=gpu:a100:2') && !gres.includes('--gres=gpu:1'));
+});
+
+test("Slurm's time limit is the service timeout plus the grace, in whole minutes", () => {
+  assert.equal(timeLimitMinutes(1000, 60_000), 2);
+  assert.equal(timeLimitMinutes(3_600_000, 0), 60);
+  assert.equal(timeLimitMinutes(0, 0), 1);
+});
+
+test('a burst goes as an array, a lone job as a plain job', () => {
+  const array = submissionArgs(['--job-name=nubes-sim'], '/spool/a', 200);
+  assert.ok(array.includes('--array=0-199') && array.includes('--output=/spool/a/%a.slurm'));
+  assert.equal(array.at(-1), '/spool/a/job.sh');
+  const single = submissionArgs(['--job-name=nubes-sim'], '/spool/b', 1);
+  assert.ok(!single.some((a) => a.startsWith('--array')) && single.includes('--output=/spool/b/0.slurm'));
+});
+
+test('the batch script picks its invocation by array task and quotes every path', () => {
+  const script = batchScript({
+    dir: "/sp ool/it's",
+    node: '/usr/bin/node',
+    supervisor: '/opt/n/main.js',
+    service: 'sim',
+  });
+  assert.match(script, /task="\$\{SLURM_ARRAY_TASK_ID:-0\}"/);
+  assert.ok(script.includes(`NUBES_INVOCATION_FILE='/sp ool/it'\\''s'/"$task.json"`), script);
+  assert.equal(shellQuote("a'b"), `'a'\\''b'`);
+});

@@ -1,0 +1,100 @@
+/**
+ * @module executors/slurm/sbatch-script
+ * Pure builders for one submission: the sbatch options a service's jobs get (FDL resources, the `slurm`
+ * block, the executor's defaults) and the batch script, which starts the standalone supervisor on the
+ * compute node with the invocation file of its array task.
+ *
+ * One submission's folder holds `job.sh` and, per task `i`: `i.json` (the invocation, mode 0600), `i.log`
+ * (the supervisor's stderr: the script's output as it comes), `i.slurm` (Slurm's own messages: time
+ * limit, cancel), `i.out` (the supervisor's stdout: the sync response, unused here) and `i.result` (the
+ * supervisor's result line).
+ */
+import type { ServiceSpec } from '../../fdl/service-spec.js';
+import type { SlurmExecutorConfig } from './config-schema.js';
+
+/** Files of task `index` in a submission folder. */
+export function taskFiles(dir: string, index: number) {
+  return {
+    invocation: `${dir}/${index}.json`,
+    log: `${dir}/${index}.log`,
+    stdout: `${dir}/${index}.out`,
+    result: `${dir}/${index}.result`,
+  };
+}
+
+/** Slurm's name of a service's jobs (`nubes-<service>`), by which squeue and scancel find them. */
+export function slurmJobName(serviceName: string): string {
+  return `nubes-${serviceName}`;
+}
+
+/**
+ * The sbatch options every job of `service` gets; two invocations with equal options may share one array.
+ * `--parsable`, the array range and the output paths are added per submission by `submissionArgs`.
+ */
+export function serviceOptions(service: ServiceSpec, config: SlurmExecutorConfig): string[] {
+  const args = [`--job-name=${slurmJobName(service.name)}`, '--nodes=1', '--ntasks=1'];
+  const partition = service.slurm.partition ?? config.partition;
+  const account = service.slurm.account ?? config.account;
+  const qos = service.slurm.qos ?? config.qos;
+  if (partition !== undefined) args.push(`--partition=${partition}`);
+  if (account !== undefined) args.push(`--account=${account}`);
+  if (qos !== undefined) args.push(`--qos=${qos}`);
+  args.push(`--cpus-per-task=${Math.max(1, Math.ceil(service.cpu))}`);
+  if (service.memoryBytes > 0) args.push(`--mem=${Math.ceil(service.memoryBytes / 1024 ** 2)}M`);
+  if (service.timeoutMs > 0)
+    args.push(`--time=${timeLimitMinutes(service.timeoutMs, config.timeLimitGraceMs)}`);
+  const gres = service.slurm.gres ?? (service.enableGpu ? 'gpu:1' : null);
+  if (gres !== null) args.push(`--gres=${gres}`);
+  // A job whose node fails is not run again behind the platform's back: the platform retries it.
+  args.push('--no-requeue');
+  args.push(...config.options, ...service.slurm.options);
+  return args;
+}
+
+/**
+ * Slurm's time limit, in whole minutes (its granularity): the service's timeout plus a grace, since the
+ * supervisor enforces the timeout itself to the millisecond and reports it; Slurm's limit is the backstop.
+ */
+export function timeLimitMinutes(timeoutMs: number, graceMs: number): number {
+  return Math.max(1, Math.ceil((timeoutMs + graceMs) / 60_000));
+}
+
+/** The full sbatch command line of one submission of `count` tasks whose files are in `dir`. */
+export function submissionArgs(options: string[], dir: string, count: number): string[] {
+  const args = ['--parsable', ...options, `--chdir=${dir}`];
+  if (count > 1) {
+    args.push(`--array=0-${count - 1}`, `--output=${dir}/%a.slurm`, `--error=${dir}/%a.slurm`);
+  } else {
+    args.push(`--output=${dir}/0.slurm`, `--error=${dir}/0.slurm`);
+  }
+  args.push(`${dir}/job.sh`);
+  return args;
+}
+
+/**
+ * The batch script: picks the task's invocation file by SLURM_ARRAY_TASK_ID (0 for a plain job) and runs
+ * the supervisor with the script's output in the task's log. Slurm's own messages (time limit, cancel)
+ * go to `i.slurm` and are appended to the log when the job is collected.
+ */
+export function batchScript(options: {
+  dir: string;
+  node: string;
+  supervisor: string;
+  service: string;
+}): string {
+  const dir = shellQuote(options.dir);
+  return [
+    '#!/bin/sh',
+    `# Nubes: jobs of service ${options.service.replace(/[^a-z0-9-]/g, '')}`,
+    'task="${SLURM_ARRAY_TASK_ID:-0}"',
+    `export NUBES_INVOCATION_FILE=${dir}/"$task.json" NUBES_RESULT_FILE=${dir}/"$task.result"`,
+    // The AWS SDK warns about Node 20 on every start; job logs are the user's, not the SDK's.
+    `exec ${shellQuote(options.node)} --disable-warning=NodeVersionSupportWarning ${shellQuote(options.supervisor)} </dev/null >${dir}/"$task.out" 2>${dir}/"$task.log"`,
+    '',
+  ].join('\n');
+}
+
+/** Quotes a value for a POSIX shell: single quotes, with each `'` written as `'\''`. */
+export function shellQuote(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}

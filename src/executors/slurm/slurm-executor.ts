@@ -1,0 +1,258 @@
+/**
+ * @module executors/slurm/slurm-executor
+ * Runs each invocation as a Slurm job that starts the standalone supervisor on a compute node; the
+ * supervisor stages the input in and the outputs out through the platform's S3 endpoint with a key scoped
+ * to that job (revoked when the job ends) and writes its result to a file in the job's folder.
+ *
+ * - Submission: invocations of the same shape (equal sbatch options) arriving within `arrayWindowMs` go as
+ *   one job array (submissions.ts); a lone one goes as a plain job.
+ * - Completion: the result file, seen by a watch on the submission's folder as soon as it is renamed into
+ *   place; squeue (read every `pollIntervalMs` while jobs are out) covers what leaves no result (Slurm's
+ *   time limit, a lost node, a cancel outside Nubes) and feeds the live log of running jobs.
+ * - Cancel (the invocation's signal, undeploy, close): scancel of the task.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ErrorData, Logger } from '../../core/index.js';
+import { PlatformError, toPlatformError } from '../../core/index.js';
+import type { ServiceSpec } from '../../fdl/service-spec.js';
+import type { ScopedKey } from '../../storage/scoped-access.js';
+import type {
+  DeployResult,
+  Executor,
+  ExecutorCapabilities,
+  Invocation,
+  InvocationResult,
+} from '../executor.js';
+import type { StorageAccess } from '../registry.js';
+import type { SlurmExecutorConfig } from './config-schema.js';
+import { serviceOptions, slurmJobName } from './sbatch-script.js';
+import { SlurmCli } from './slurm-cli.js';
+import { Submissions, type SlurmTask } from './submissions.js';
+import { TaskTracker } from './task-tracker.js';
+import { fromSlurmEnding } from './task-result.js';
+
+export interface SlurmExecutorOptions {
+  config: SlurmExecutorConfig;
+  dataDir: string;
+  logger: Logger;
+  storage: StorageAccess | null;
+}
+
+export interface SlurmExecutor extends Executor {
+  /** Submissions made so far and how many tasks each held (for tests and the benchmark). */
+  readonly submissionSizes: readonly number[];
+}
+
+/** Longest close() waits for cancelled jobs to leave Slurm (KillWait is 30 s by default). */
+const CLOSE_WAIT_MS = 45_000;
+
+/** Checks that Slurm's commands answer, then creates the executor (EXECUTOR_UNAVAILABLE if not). */
+export async function createSlurmExecutor(options: SlurmExecutorOptions): Promise<SlurmExecutor> {
+  const cli = new SlurmCli({ binDir: options.config.binDir, slurmConf: options.config.slurmConf });
+  const probe = await cli.run('squeue', ['--version']).catch((error: unknown) => ({
+    exitCode: -1,
+    stdout: '',
+    stderr: (error as Error).message,
+  }));
+  if (probe.exitCode !== 0) {
+    throw new PlatformError(
+      'EXECUTOR_UNAVAILABLE',
+      `Slurm's commands do not run here: ${probe.stderr.trim() || `squeue exited ${probe.exitCode}`}`,
+    );
+  }
+  const spoolDir = options.config.spoolDir ?? join(options.dataDir, 'slurm');
+  await mkdir(spoolDir, { recursive: true, mode: 0o700 });
+  return new SlurmExecutorImpl(options, cli, spoolDir);
+}
+
+class SlurmExecutorImpl implements SlurmExecutor {
+  readonly name = 'slurm';
+  readonly capabilities: ExecutorCapabilities;
+  private readonly closing = new AbortController();
+  private readonly tasks = new Set<SlurmTask>();
+  private readonly submissions: Submissions;
+  private readonly tracker: TaskTracker;
+
+  constructor(
+    private readonly options: SlurmExecutorOptions,
+    private readonly cli: SlurmCli,
+    spoolDir: string,
+  ) {
+    const { config } = options;
+    this.capabilities = {
+      sync: false,
+      gpu: config.limits.gpu,
+      containers: false,
+      maxConcurrency: config.maxConcurrentJobs,
+      limits: { timeoutMs: config.limits.timeoutMs, memoryBytes: config.limits.memoryBytes },
+    };
+    this.tracker = new TaskTracker({
+      cli,
+      pollIntervalMs: config.pollIntervalMs,
+      accounting: config.accounting,
+      logger: options.logger,
+      finish: (task, result) => this.finish(task, result),
+    });
+    this.submissions = new Submissions({
+      cli,
+      spoolDir,
+      config,
+      logger: options.logger,
+      submitted: (submission) => this.tracker.track(submission),
+      rejected: (task, error) => this.finish(task, failedResult(task, error.toData())),
+    });
+  }
+
+  get submissionSizes(): readonly number[] {
+    return this.submissions.sizes;
+  }
+
+  deploy(service: ServiceSpec): Promise<DeployResult> {
+    const warnings: string[] = [];
+    if (service.image !== '') {
+      warnings.push(
+        `the slurm executor runs the script on the compute node itself; image "${service.image}" is not run`,
+      );
+    }
+    const usesStore = [...service.input, ...service.output].some((io) => io.provider === 'minio.default');
+    if (usesStore && this.options.storage === null) {
+      warnings.push(
+        'the slurm executor has no S3 endpoint to give its jobs: they cannot stage files in or out',
+      );
+    }
+    // Options are checked here so that a typo fails the deploy, not every job.
+    serviceOptions(service, this.options.config);
+    return Promise.resolve({ warnings });
+  }
+
+  async undeploy(serviceName: string): Promise<void> {
+    const name = slurmJobName(serviceName);
+    const ours = [...this.tasks].filter((task) => task.service === name);
+    await Promise.all(ours.map((task) => this.cancel(task, 'the service was removed')));
+  }
+
+  async run(invocation: Invocation): Promise<InvocationResult> {
+    if (this.closing.signal.aborted) {
+      throw new PlatformError('EXECUTOR_UNAVAILABLE', 'the slurm executor is closed');
+    }
+    const options = serviceOptions(invocation.service, this.options.config);
+    const task: SlurmTask = {
+      invocation,
+      service: slurmJobName(invocation.service.name),
+      env: this.jobEnvironment(invocation),
+      key: null,
+      submission: null,
+      index: 0,
+      slurmId: null,
+      queuedMs: Date.now(),
+      done: false,
+      settle: () => undefined,
+    };
+    const result = new Promise<InvocationResult>((resolve) => {
+      task.settle = resolve;
+    });
+    this.tasks.add(task);
+    const onAbort = () => void this.cancel(task, 'the job was cancelled');
+    invocation.signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      if (invocation.signal.aborted) {
+        onAbort();
+      } else {
+        task.key = this.issueKey(invocation);
+        if (task.key !== null) {
+          task.env.NUBES_S3_ACCESS_KEY = task.key.accessKeyId;
+          task.env.NUBES_S3_SECRET_KEY = task.key.secretAccessKey;
+        }
+        this.submissions.add(task, options);
+      }
+      return await result;
+    } finally {
+      invocation.signal.removeEventListener('abort', onAbort);
+      this.tasks.delete(task);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closing.signal.aborted) return;
+    this.closing.abort();
+    const open = [...this.tasks];
+    await Promise.all(open.map((task) => this.cancel(task, 'the executor was closed')));
+    await this.submissions.close();
+    // scancel returns at once; the jobs' processes are killed a moment later (COMPLETING). Nothing of
+    // ours may run after close, so wait for Slurm to be done with them.
+    const ids = new Set(open.map((task) => task.slurmId).filter((id): id is string => id !== null));
+    await this.tracker.waitUntilGone(ids, CLOSE_WAIT_MS);
+    this.tracker.close();
+  }
+
+  /** Cancels a task wherever it is: still gathering (never submitted), or in Slurm (scancel). */
+  private async cancel(task: SlurmTask, why: string): Promise<void> {
+    if (task.done) return;
+    if (this.submissions.withdraw(task)) {
+      this.finish(task, failedResult(task, { code: 'JOB_CANCELLED', message: why, retryable: false }));
+      return;
+    }
+    // Submitting right now: cancel as soon as Slurm has named it.
+    const slurmId = task.slurmId ?? (await this.submissions.whenSubmitted(task));
+    if (slurmId !== null && !task.done) {
+      await this.cli.expect('scancel', [slurmId]).catch((error: unknown) => {
+        this.options.logger.warn({ error: toPlatformError(error).toData(), slurmId }, 'scancel failed');
+      });
+    }
+    if (!task.done) {
+      await this.tracker.collectLog(task);
+      this.finish(task, failedResult(task, { code: 'JOB_CANCELLED', message: why, retryable: false }));
+    }
+  }
+
+  private finish(task: SlurmTask, result: InvocationResult): void {
+    if (task.done) return;
+    task.done = true;
+    if (task.key !== null) this.options.storage?.keys.revoke(task.key.accessKeyId);
+    this.tracker.untrack(task);
+    task.settle(result);
+  }
+
+  /** The supervisor's environment for this invocation (the invocation file's `env`). */
+  private jobEnvironment(invocation: Invocation): Record<string, string> {
+    const env: Record<string, string> = {
+      FUNCTION_CONFIG: Buffer.from(JSON.stringify(invocation.service)).toString('base64'),
+      JOB_UUID: invocation.jobId,
+      // What the node tells the job (its id, array task, CPUs, the GPUs --gres gave it) reaches the script.
+      NUBES_PASS_ENV: 'SLURM_*,SLURMD_NODENAME,CUDA_VISIBLE_DEVICES,GPU_DEVICE_ORDINAL,ROCR_VISIBLE_DEVICES',
+    };
+    const storage = this.options.storage;
+    if (storage !== null) {
+      env.NUBES_S3_ENDPOINT = this.options.config.storageEndpoint ?? storage.endpoint();
+      env.NUBES_S3_REGION = storage.region;
+    }
+    return env;
+  }
+
+  /** A key that reads the job's input and writes under the service's outputs, nothing else. */
+  private issueKey(invocation: Invocation): ScopedKey | null {
+    const storage = this.options.storage;
+    if (storage === null) return null;
+    const read =
+      invocation.input === null ? [] : [{ bucket: invocation.input.bucket, key: invocation.input.key }];
+    const write = invocation.service.output
+      .filter((output) => output.provider === 'minio.default')
+      .map((output) => ({ bucket: output.bucket, prefix: output.folder === '' ? '' : `${output.folder}/` }));
+    return storage.keys.issue({ read, write }, this.options.config.credentialTtlMs);
+  }
+}
+
+function failedResult(task: SlurmTask, error: ErrorData): InvocationResult {
+  const now = Date.now();
+  return {
+    ...fromSlurmEnding(null, {
+      startedMs: task.queuedMs,
+      finishedMs: now,
+      outputDir: task.invocation.workDir,
+      timeoutMs: task.invocation.service.timeoutMs,
+      memoryBytes: task.invocation.service.memoryBytes,
+    }),
+    error,
+  };
+}

@@ -1,0 +1,173 @@
+/**
+ * @module executors/slurm/submissions
+ * Gathers invocations into sbatch submissions: those with equal sbatch options that arrive within the
+ * array window go as one job array (up to `maxArraySize` tasks), each task finding its invocation file by
+ * its index; a lone invocation goes as a plain job. Writes the submission's folder (script, invocation
+ * files) and runs `sbatch --parsable`.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from '../../core/index.js';
+import { PlatformError, toPlatformError } from '../../core/index.js';
+import type { ScopedKey } from '../../storage/scoped-access.js';
+import { formatInvocationFile } from '../../supervisor/invocation-file.js';
+import type { Invocation, InvocationResult } from '../executor.js';
+import type { SlurmExecutorConfig } from './config-schema.js';
+import { batchScript, submissionArgs, taskFiles } from './sbatch-script.js';
+import type { SlurmCli } from './slurm-cli.js';
+import { parseSbatchReply } from './slurm-replies.js';
+
+/** One invocation on its way through Slurm. */
+export interface SlurmTask {
+  invocation: Invocation;
+  /** Slurm's job name for the service (`nubes-<service>`). */
+  service: string;
+  /** The invocation file's environment for the supervisor. */
+  env: Record<string, string>;
+  key: ScopedKey | null;
+  submission: Submission | null;
+  /** Its index in the submission (its array task id). */
+  index: number;
+  /** `123` (plain job) or `123_4` (array task) once submitted. */
+  slurmId: string | null;
+  queuedMs: number;
+  done: boolean;
+  settle(result: InvocationResult): void;
+}
+
+/** One sbatch submission: a plain job (one task) or a job array. */
+export interface Submission {
+  dir: string;
+  jobId: number;
+  tasks: SlurmTask[];
+  /** Tasks not yet finished; the folder goes when none is left. */
+  open: number;
+}
+
+interface Group {
+  options: string[];
+  tasks: SlurmTask[];
+  timer: NodeJS.Timeout | null;
+}
+
+export interface SubmissionsOptions {
+  cli: SlurmCli;
+  spoolDir: string;
+  config: SlurmExecutorConfig;
+  logger: Logger;
+  submitted(submission: Submission): void;
+  rejected(task: SlurmTask, error: PlatformError): void;
+}
+
+export class Submissions {
+  /** Tasks per submission, in submission order. */
+  readonly sizes: number[] = [];
+  private readonly groups = new Map<string, Group>();
+  private readonly inFlight = new Map<SlurmTask, Promise<string | null>>();
+  private readonly flushes = new Set<Promise<void>>();
+
+  constructor(private readonly options: SubmissionsOptions) {}
+
+  /** Queues a task; it is submitted when its group's window closes or the group is full. */
+  add(task: SlurmTask, sbatchOptions: string[]): void {
+    const key = sbatchOptions.join('\0');
+    let group = this.groups.get(key);
+    if (group === undefined) {
+      group = { options: sbatchOptions, tasks: [], timer: null };
+      this.groups.set(key, group);
+    }
+    group.tasks.push(task);
+    if (group.tasks.length >= this.options.config.maxArraySize) {
+      this.flush(key, group);
+    } else if (group.timer === null) {
+      const pending = group;
+      group.timer = setTimeout(() => this.flush(key, pending), this.options.config.arrayWindowMs);
+    }
+  }
+
+  /** Takes a task out of its group before submission; false when it was already submitted (or submitting). */
+  withdraw(task: SlurmTask): boolean {
+    for (const [key, group] of this.groups) {
+      const at = group.tasks.indexOf(task);
+      if (at < 0) continue;
+      group.tasks.splice(at, 1);
+      if (group.tasks.length === 0) {
+        if (group.timer !== null) clearTimeout(group.timer);
+        this.groups.delete(key);
+      }
+      return true;
+    }
+    return false;
+  }
+
+  /** The Slurm id of a task being submitted, once sbatch answered (null if the submission failed). */
+  whenSubmitted(task: SlurmTask): Promise<string | null> {
+    return this.inFlight.get(task) ?? Promise.resolve(task.slurmId);
+  }
+
+  /** Submits what is gathered and waits for every submission under way. */
+  async close(): Promise<void> {
+    for (const [key, group] of [...this.groups]) this.flush(key, group);
+    await Promise.allSettled([...this.flushes]);
+  }
+
+  private flush(key: string, group: Group): void {
+    if (this.groups.get(key) !== group) return;
+    this.groups.delete(key);
+    if (group.timer !== null) clearTimeout(group.timer);
+    const tasks = group.tasks.filter((task) => !task.done);
+    if (tasks.length === 0) return;
+    const submitting = this.submit(tasks, group.options);
+    for (const task of tasks) {
+      this.inFlight.set(
+        task,
+        submitting.then(() => task.slurmId),
+      );
+    }
+    const flush = submitting.finally(() => {
+      for (const task of tasks) this.inFlight.delete(task);
+      this.flushes.delete(flush);
+    });
+    this.flushes.add(flush);
+  }
+
+  private async submit(tasks: SlurmTask[], sbatchOptions: string[]): Promise<void> {
+    const { cli, config, spoolDir } = this.options;
+    const dir = join(spoolDir, `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`);
+    try {
+      await mkdir(dir, { mode: 0o700 });
+      const script = batchScript({
+        dir,
+        node: config.supervisor.node,
+        supervisor: config.supervisor.path,
+        service: tasks[0]?.invocation.service.name ?? '',
+      });
+      await writeFile(join(dir, 'job.sh'), script, { mode: 0o700 });
+      await Promise.all(
+        tasks.map((task, index) =>
+          writeFile(
+            taskFiles(dir, index).invocation,
+            formatInvocationFile({ env: task.env, event: task.invocation.event }),
+            { mode: 0o600 },
+          ),
+        ),
+      );
+      const reply = await cli.expect('sbatch', submissionArgs(sbatchOptions, dir, tasks.length));
+      const jobId = parseSbatchReply(reply);
+      const submission: Submission = { dir, jobId, tasks, open: tasks.length };
+      tasks.forEach((task, index) => {
+        task.submission = submission;
+        task.index = index;
+        task.slurmId = tasks.length > 1 ? `${jobId}_${index}` : String(jobId);
+      });
+      this.sizes.push(tasks.length);
+      this.options.submitted(submission);
+    } catch (thrown) {
+      const error = toPlatformError(thrown);
+      this.options.logger.warn({ error: error.toData(), tasks: tasks.length }, 'sbatch submission failed');
+      await rm(dir, { recursive: true, force: true }).catch(() => undefined);
+      for (const task of tasks) this.options.rejected(task, error);
+    }
+  }
+}
