@@ -32,6 +32,7 @@ const service = (overrides: Partial<ServiceSpec> = {}): ServiceSpec => ({
   allowedUsers: [],
   labels: {},
   annotations: {},
+  storageProviders: {},
   ...overrides,
 });
 
