@@ -58,6 +58,22 @@ interface MapInput {
   end: number;
 }
 
+/** Deletes every intermediate object of a job (what a killed server left behind included). */
+export async function removeIntermediates(store: ObjectStore, jobId: string): Promise<void> {
+  let startAfter: string | undefined;
+  try {
+    await store.headBucket(INTERMEDIATE_BUCKET);
+  } catch {
+    return;
+  }
+  for (;;) {
+    const page = await store.list(INTERMEDIATE_BUCKET, { prefix: `${jobId}/`, startAfter });
+    await Promise.all(page.objects.map((object) => store.delete(INTERMEDIATE_BUCKET, object.key)));
+    if (!page.isTruncated || page.nextStartAfter === null) return;
+    startAfter = page.nextStartAfter;
+  }
+}
+
 /** Runs the job described by `spec`, updating `job` as it goes; never throws (failures end in `job`). */
 export async function runJob(
   spec: MapReduceSpec,
@@ -86,11 +102,15 @@ export async function runJob(
       mkdir(functionDir, { recursive: true }),
     ]);
     await store.ensureBucket(INTERMEDIATE_BUCKET);
+    // The administrator's JS functions run in the server's worker threads; a user's run as sandboxed
+    // processes on the executor, like Python and executables (their code must not run inside the server).
+    const inThreads = spec.owner === '';
+    const threadModule = async (source: MapReduceSpec['combiner'], role: string) =>
+      inThreads && source?.kind === 'js' ? writeJsModule(source, functionDir, role) : null;
     const modules = {
-      mapper: spec.mapper.kind === 'js' ? await writeJsModule(spec.mapper, functionDir, 'mapper') : null,
-      reducer: spec.reducer.kind === 'js' ? await writeJsModule(spec.reducer, functionDir, 'reducer') : null,
-      combiner:
-        spec.combiner?.kind === 'js' ? await writeJsModule(spec.combiner, functionDir, 'combiner') : null,
+      mapper: await threadModule(spec.mapper, 'mapper'),
+      reducer: await threadModule(spec.reducer, 'reducer'),
+      combiner: await threadModule(spec.combiner, 'combiner'),
     };
     // Without a combiner file, a JS mapper module that exports `combine` combines its own output.
     const combinerPath = modules.combiner;
@@ -205,9 +225,9 @@ export async function runJob(
           });
           const message: MapTaskMessage = {
             ...base,
-            // The Python runner has already combined with the reducer, as MARLA does.
-            combinerPath: spec.mapper.kind === 'python' ? null : combinerPath,
-            map: { kind: spec.mapper.kind === 'python' ? 'python-pairs' : 'streaming-pairs' },
+            // The Python and JS runners have combined already (Python with the reducer, as MARLA does).
+            combinerPath: spec.mapper.kind === 'executable' ? combinerPath : null,
+            map: { kind: spec.mapper.kind === 'executable' ? 'streaming-pairs' : 'python-pairs' },
             input: { path: pairs, start: 0, end: (await stat(pairs)).size },
           };
           return (await runPool(message, [], attemptSignal)) as Extract<TaskReply, { type: 'map-done' }>;
@@ -361,7 +381,10 @@ export async function runJob(
     const outputs = await writeOutputs(spec, job, files, store);
     set({ state: 'succeeded', outputs, finishedMs: Date.now() });
   } catch (error) {
-    if (signal.aborted) {
+    if (signal.aborted && signal.reason === 'shutdown') {
+      // Left unfinished on purpose: the engine starts it again when the server comes back.
+      set({ state: 'pending' });
+    } else if (signal.aborted) {
       set({
         state: 'cancelled',
         finishedMs: Date.now(),

@@ -2,8 +2,9 @@
  * @module mapreduce/engine
  * The MapReduce engine of one server: jobs submitted through the API or started by an upload into the
  * input of a deployed definition (from an FDL `mapreduce` section), their states kept in memory and in
- * `<dataDir>/mapreduce/jobs/<id>/job.json` so that they survive a restart (a job cut short by one is
- * reported failed), and the task logs.
+ * `<dataDir>/mapreduce/jobs/<id>/job.json` beside the job's spec, and the task logs. A job cut short by a
+ * restart (a shutdown, or the process killed) is started again from the beginning when the server comes
+ * back, up to MAX_RESUMES times; after that, or without its spec, it is reported failed, saying why.
  */
 import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { posix, join } from 'node:path';
@@ -11,9 +12,15 @@ import type { Logger } from '../core/index.js';
 import { PlatformError, newId } from '../core/index.js';
 import type { Executor } from '../executors/index.js';
 import type { ObjectStore, StorageEvent } from '../storage/index.js';
-import { defaultWorkers, mapreducePrincipal, runJob } from './coordinator.js';
+import { defaultWorkers, mapreducePrincipal, removeIntermediates, runJob } from './coordinator.js';
 import { jobSummary, type JobRecord, type MapReduceSpec } from './job-model.js';
-import { definitionFromJson, definitionToJson, type MapReduceDefinitionJson } from './spec-json.js';
+import {
+  definitionFromJson,
+  definitionToJson,
+  specFromStored,
+  specToStored,
+  type MapReduceDefinitionJson,
+} from './spec-json.js';
 
 export interface MapReduceEngineOptions {
   store: ObjectStore;
@@ -31,6 +38,11 @@ interface ActiveJob {
 
 /** Finished jobs kept in memory (older ones stay on disk until removed). */
 const MAX_KEPT_JOBS = 500;
+/** Restarts a job survives before it is failed (a job that brings the server down must not loop). */
+export const MAX_RESUMES = 3;
+/** The abort reason of a shutdown: the job stays resumable. */
+const SHUTDOWN = 'shutdown';
+const ENDED = new Set(['succeeded', 'failed', 'cancelled']);
 
 export class MapReduceEngine {
   private readonly jobs = new Map<string, JobRecord>();
@@ -62,66 +74,91 @@ export class MapReduceEngine {
   private async load(): Promise<void> {
     await mkdir(this.jobRoot, { recursive: true, mode: 0o700 });
     try {
-      const stored = JSON.parse(await readFile(this.definitionFile, 'utf8')) as MapReduceDefinitionJson[];
-      for (const json of stored) {
-        const spec = definitionFromJson(json);
+      const stored = JSON.parse(await readFile(this.definitionFile, 'utf8')) as StoredDefinition[];
+      for (const { owner, ...json } of stored) {
+        const spec = definitionFromJson(json, owner ?? '');
         this.definitions.set(spec.name, spec);
       }
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     }
+    const resumable: { job: JobRecord; spec: MapReduceSpec }[] = [];
     for (const id of await readdir(this.jobRoot)) {
+      let job: JobRecord;
       try {
-        const job = JSON.parse(await readFile(join(this.jobRoot, id, 'job.json'), 'utf8')) as JobRecord;
-        if (!['succeeded', 'failed', 'cancelled'].includes(job.state)) {
-          job.state = 'failed';
-          job.error = { message: 'the server stopped while the job ran', task: null, log: null };
-          await this.save(job);
-        }
-        this.jobs.set(job.id, job);
+        job = JSON.parse(await readFile(join(this.jobRoot, id, 'job.json'), 'utf8')) as JobRecord;
       } catch {
         // A folder without a readable record: a job that never got going.
+        continue;
       }
+      job.owner ??= '';
+      job.resumes ??= 0;
+      this.jobs.set(job.id, job);
+      if (ENDED.has(job.state)) continue;
+      const spec = await readFile(join(this.jobRoot, id, 'spec.json'), 'utf8')
+        .then(specFromStored)
+        .catch(() => null);
+      // Whatever it left behind goes: a resumed job starts from nothing, a failed one keeps nothing.
+      await removeIntermediates(this.options.store, job.id).catch(() => undefined);
+      await rm(join(this.jobRoot, id, 'work'), { recursive: true, force: true });
+      if (spec !== null && job.resumes < MAX_RESUMES) {
+        resumable.push({ job, spec });
+        continue;
+      }
+      job.state = 'failed';
+      job.finishedMs = Date.now();
+      job.error = {
+        message:
+          spec === null
+            ? 'the server stopped while the job ran, and its definition was not saved; run it again'
+            : `the server stopped while the job ran, ${job.resumes} times; it is not resumed again`,
+        task: null,
+        log: null,
+      };
+      await this.save(job);
+    }
+    for (const { job, spec } of resumable) {
+      job.resumes++;
+      Object.assign(job, freshState(spec));
+      this.options.logger.info({ job: job.id, resumes: job.resumes }, 'resuming a MapReduce job');
+      this.start(job, spec);
     }
   }
 
   /** Starts a job; resolves with its record as soon as it is queued. */
   submit(spec: MapReduceSpec, trigger = 'api'): JobRecord {
     if (this.closed) throw new PlatformError('UNAVAILABLE', 'the MapReduce engine is shutting down');
-    const id = `mr-${newId()}`;
     const input =
       spec.inputKey !== null
         ? `${spec.input.bucket}/${spec.inputKey}`
         : `${spec.input.bucket}/${spec.input.prefix}`;
     const job: JobRecord = {
-      id,
+      id: `mr-${newId()}`,
       name: spec.name,
-      state: 'pending',
       createdMs: Date.now(),
-      finishedMs: null,
       trigger,
+      owner: spec.owner,
+      resumes: 0,
       input,
       output: spec.output.prefix === '' ? spec.output.bucket : `${spec.output.bucket}/${spec.output.prefix}`,
       reducers: spec.reducers,
-      chunkBytes: spec.chunkBytes ?? 0,
-      progress: {
-        mapsTotal: 0,
-        mapsDone: 0,
-        bytesTotal: 0,
-        bytesRead: 0,
-        reducesTotal: spec.reducers,
-        reducesDone: 0,
-      },
-      tasks: [],
-      outputs: [],
-      error: null,
+      ...freshState(spec),
     };
-    this.jobs.set(id, job);
+    this.jobs.set(job.id, job);
     this.trim();
+    this.start(job, spec);
+    return job;
+  }
+
+  private start(job: JobRecord, spec: MapReduceSpec): void {
+    const id = job.id;
     const controller = new AbortController();
     const jobDir = join(this.jobRoot, id);
     const done = (async () => {
       await mkdir(jobDir, { recursive: true, mode: 0o700 });
+      // The spec (function files included) first, so that a restart can run the job again.
+      if (job.resumes === 0) await writeFile(join(jobDir, 'spec.json'), specToStored(spec), { mode: 0o600 });
+      await this.save(job);
       await runJob(
         spec,
         job,
@@ -135,6 +172,12 @@ export class MapReduceEngine {
         },
         controller.signal,
       );
+      if (controller.signal.reason === SHUTDOWN && !ENDED.has(job.state)) {
+        this.options.logger.info(
+          { job: id },
+          'MapReduce job interrupted by the shutdown; it resumes at start',
+        );
+      }
     })()
       .catch((error: unknown) => {
         this.options.logger.error({ err: error, job: id }, 'mapreduce job crashed');
@@ -153,7 +196,6 @@ export class MapReduceEngine {
         await this.save(job).catch(() => undefined);
       });
     this.active.set(id, { controller, done });
-    return job;
   }
 
   private trim(): void {
@@ -189,9 +231,12 @@ export class MapReduceEngine {
     return job;
   }
 
-  /** Jobs, newest first, without their tasks. */
-  list(): ReturnType<typeof jobSummary>[] {
-    return [...this.jobs.values()].sort((a, b) => b.createdMs - a.createdMs).map(jobSummary);
+  /** Jobs, newest first, without their tasks: all of them, or those of one owner. */
+  list(owner: string | null = null): ReturnType<typeof jobSummary>[] {
+    return [...this.jobs.values()]
+      .filter((job) => owner === null || job.owner === owner)
+      .sort((a, b) => b.createdMs - a.createdMs)
+      .map(jobSummary);
   }
 
   /** Resolves when the job has ended. */
@@ -261,7 +306,11 @@ export class MapReduceEngine {
   private async persistDefinitions(): Promise<void> {
     await mkdir(this.root, { recursive: true, mode: 0o700 });
     const temp = `${this.definitionFile}.tmp`;
-    await writeFile(temp, JSON.stringify(this.listDefinitions().map(definitionToJson)), { mode: 0o600 });
+    const stored: StoredDefinition[] = this.listDefinitions().map((spec) => ({
+      ...definitionToJson(spec),
+      owner: spec.owner,
+    }));
+    await writeFile(temp, JSON.stringify(stored), { mode: 0o600 });
     await rename(temp, this.definitionFile);
   }
 
@@ -291,10 +340,10 @@ export class MapReduceEngine {
     }
   };
 
-  /** Cancels running jobs and waits for them to end. */
+  /** Stops running jobs (they resume when the server starts again) and waits for them to end. */
   async close(): Promise<void> {
     this.closed = true;
-    for (const job of this.active.values()) job.controller.abort();
+    for (const job of this.active.values()) job.controller.abort(SHUTDOWN);
     await Promise.allSettled([...this.active.values()].map((job) => job.done));
     for (const timer of this.saveTimers.values()) clearTimeout(timer);
   }
@@ -322,5 +371,30 @@ export function triggeredSpec(spec: MapReduceSpec, key: string): MapReduceSpec |
       bucket: spec.output.bucket,
       prefix: below === '' ? spec.output.prefix : join(spec.output.prefix, below),
     },
+  };
+}
+
+/** A definition as stored: its JSON and its owner. */
+type StoredDefinition = MapReduceDefinitionJson & { owner?: string };
+
+/** The parts of a job record that a (re)start begins again. */
+function freshState(
+  spec: MapReduceSpec,
+): Pick<JobRecord, 'state' | 'finishedMs' | 'chunkBytes' | 'progress' | 'tasks' | 'outputs' | 'error'> {
+  return {
+    state: 'pending',
+    finishedMs: null,
+    chunkBytes: spec.chunkBytes ?? 0,
+    progress: {
+      mapsTotal: 0,
+      mapsDone: 0,
+      bytesTotal: 0,
+      bytesRead: 0,
+      reducesTotal: spec.reducers,
+      reducesDone: 0,
+    },
+    tasks: [],
+    outputs: [],
+    error: null,
   };
 }

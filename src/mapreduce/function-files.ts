@@ -147,3 +147,93 @@ if __name__ == "__main__":
     else:
         run_reduce(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]))
 `;
+
+/**
+ * The program that runs a JS/TS module's functions as a sandboxed process (jobs of users, whose code must
+ * not run inside the server): `map` mode runs `map(chunk, emit)` over the chunk file, combines each key's
+ * values with the module's `combine` (if any), and writes `jsonKey\tjsonValue` lines; `reduce` mode reads
+ * the merged, sorted lines and calls `reduce(key, values, emit)` once per key, writing `key\tvalue` lines.
+ */
+export const JS_RUNNER = String.raw`
+import { closeSync, createReadStream, openSync, readFileSync, writeSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { pathToFileURL } from 'node:url';
+
+const [mode, modulePath, inputPath, outputPath, combinerPath] = process.argv.slice(2);
+async function load(path) {
+  const imported = await import(pathToFileURL(path).href);
+  return { ...(imported.default ?? {}), ...imported };
+}
+const fns = await load(modulePath);
+if (combinerPath !== undefined) {
+  const combiner = await load(combinerPath);
+  fns.combine = combiner.combine ?? combiner.reduce;
+}
+
+function keyText(key) {
+  if (typeof key === 'string') return key;
+  if (typeof key === 'number' || typeof key === 'bigint' || typeof key === 'boolean') return String(key);
+  throw new TypeError('emit(key, value): the key must be a string or a number, got ' + typeof key);
+}
+function formatValue(value) {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return String(value);
+  return JSON.stringify(value) ?? 'null';
+}
+
+const fd = openSync(outputPath, 'w');
+let pending = [];
+let pendingBytes = 0;
+function write(text) {
+  pending.push(text);
+  pendingBytes += text.length;
+  if (pendingBytes > 1 << 20) flush();
+}
+function flush() {
+  if (pending.length > 0) writeSync(fd, pending.join(''));
+  pending = [];
+  pendingBytes = 0;
+}
+
+if (mode === 'map') {
+  if (typeof fns.map !== 'function') throw new Error('the mapper does not export a function "map"');
+  const groups = new Map();
+  const emit = (key, value) => {
+    const text = keyText(key);
+    const values = groups.get(text);
+    if (values === undefined) groups.set(text, [value]);
+    else values.push(value);
+  };
+  await fns.map(readFileSync(inputPath), emit);
+  for (const [key, values] of groups) {
+    if (typeof fns.combine === 'function') {
+      await fns.combine(key, values, (k, v) => write(JSON.stringify(keyText(k)) + '\t' + JSON.stringify(v) + '\n'));
+    } else {
+      for (const value of values) write(JSON.stringify(key) + '\t' + JSON.stringify(value) + '\n');
+    }
+  }
+} else {
+  if (typeof fns.reduce !== 'function') throw new Error('the reducer does not export a function "reduce"');
+  const emit = (key, value) => write(keyText(key) + '\t' + formatValue(value) + '\n');
+  let currentKey = null;
+  let values = [];
+  const finish = async () => {
+    if (currentKey !== null) await fns.reduce(JSON.parse(currentKey), values, emit);
+  };
+  // Line by line: one key's values in memory at a time.
+  for await (const line of createInterface({ input: createReadStream(inputPath), crlfDelay: Infinity })) {
+    if (line === '') continue;
+    const tab = line.indexOf('\t');
+    const key = line.slice(0, tab);
+    if (key !== currentKey) {
+      await finish();
+      currentKey = key;
+      values = [];
+    }
+    values.push(JSON.parse(line.slice(tab + 1)));
+  }
+  await finish();
+}
+flush();
+closeSync(fd);
+`;

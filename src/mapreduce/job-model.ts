@@ -22,6 +22,8 @@ export type OutputMode = 'per-reducer' | 'merged';
 export interface MapReduceSpec {
   /** The FDL definition's name, or `adhoc`. */
   name: string;
+  /** Who runs it (and sees its jobs): a user's name, or '' for the administrator. */
+  owner: string;
   input: { bucket: string; prefix: string };
   /** Set when the job reads one object; otherwise every object under `input.prefix` is read. */
   inputKey: string | null;
@@ -96,6 +98,10 @@ export interface JobRecord {
   finishedMs: number | null;
   /** What started it: `api` or the object whose upload triggered it. */
   trigger: string;
+  /** The user it runs for ('' for the administrator): only they and the administrator see it. */
+  owner: string;
+  /** Times the job was started again from the beginning after a server restart cut it short. */
+  resumes: number;
   input: string;
   output: string;
   reducers: number;

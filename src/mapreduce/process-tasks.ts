@@ -1,7 +1,7 @@
 /**
  * @module mapreduce/process-tasks
- * Map and reduce attempts whose function is a process (a MARLA-style Python file, or any executable in
- * Hadoop Streaming style), run as invocations on the job's executor: sandboxed, memory-limited, their
+ * Map and reduce attempts whose function is a process (a MARLA-style Python file, any executable in
+ * Hadoop Streaming style, or a user's JS module, which must not run inside the server), run as invocations on the job's executor: sandboxed, memory-limited, their
  * output captured as the task's log. The chunk and the merged reducer input are files in the task's work
  * folder, the only folder the sandbox lets the process write.
  */
@@ -11,7 +11,13 @@ import { PlatformError } from '../core/index.js';
 import type { Executor, InvocationResult } from '../executors/index.js';
 import type { ServiceSpec } from '../fdl/index.js';
 import type { ObjectStore } from '../storage/index.js';
-import { MARLA_RUNNER, shellQuote, writeProcessFunction } from './function-files.js';
+import {
+  JS_RUNNER,
+  MARLA_RUNNER,
+  shellQuote,
+  writeJsModule,
+  writeProcessFunction,
+} from './function-files.js';
 import type { FunctionSource, MapReduceSpec } from './job-model.js';
 import { copyRangeToFile } from './task-io.js';
 
@@ -71,7 +77,16 @@ async function invoke(
   return result;
 }
 
+/**
+ * The command that runs a function: `[interpreter, runner, file]` for Python and JS (the runner takes the
+ * mode and files after them), `[file]` for an executable.
+ */
 async function functionCommand(source: FunctionSource, taskDir: string, role: string): Promise<string[]> {
+  if (source.kind === 'js') {
+    const runner = join(taskDir, 'js-runner.mjs');
+    await writeFile(runner, JS_RUNNER);
+    return [process.execPath, runner, await writeJsModule(source, taskDir, role)];
+  }
   const path = await writeProcessFunction(source, taskDir, role);
   if (source.kind === 'python') {
     const runner = join(taskDir, 'marla_runner.py');
@@ -98,10 +113,15 @@ export async function runProcessMap(options: {
   await copyRangeToFile(options.store, input.bucket, input.key, input.start, input.end, chunk);
   const command = await functionCommand(spec.mapper, taskDir, 'mapper');
   const q = (values: string[]) => values.map(shellQuote).join(' ');
+  const [interpreter, runner, file] = command as [string, string, string];
+  const combiner =
+    spec.mapper.kind === 'js' && spec.combiner?.kind === 'js'
+      ? [(await functionCommand(spec.combiner, taskDir, 'combiner'))[2] as string]
+      : [];
   const script =
-    spec.mapper.kind === 'python'
-      ? `exec ${q([command[0] as string, command[1] as string, 'map', command[2] as string, chunk, pairs])}\n`
-      : `exec ${q(command)} < ${shellQuote(chunk)} > ${shellQuote(pairs)}\n`;
+    spec.mapper.kind === 'executable'
+      ? `exec ${q(command)} < ${shellQuote(chunk)} > ${shellQuote(pairs)}\n`
+      : `exec ${q([interpreter, runner, 'map', file, chunk, pairs, ...combiner])}\n`;
   await invoke(
     options.executor,
     taskService(spec, script),
@@ -130,10 +150,13 @@ export async function runProcessReduce(options: {
   const command = await functionCommand(spec.reducer, taskDir, 'reducer');
   const q = (values: string[]) => values.map(shellQuote).join(' ');
   const batch = String(Math.max(64 * 1024, Math.floor(spec.memoryBytes * PYTHON_REDUCE_BATCH_FRACTION)));
+  const [interpreter, runner, file] = command as [string, string, string];
   const script =
     spec.reducer.kind === 'python'
-      ? `exec ${q([command[0] as string, command[1] as string, 'reduce', command[2] as string, options.merged, out, batch])}\n`
-      : `exec ${q(command)} < ${shellQuote(options.merged)} > ${shellQuote(out)}\n`;
+      ? `exec ${q([interpreter, runner, 'reduce', file, options.merged, out, batch])}\n`
+      : spec.reducer.kind === 'js'
+        ? `exec ${q([interpreter, runner, 'reduce', file, options.merged, out])}\n`
+        : `exec ${q(command)} < ${shellQuote(options.merged)} > ${shellQuote(out)}\n`;
   await invoke(
     options.executor,
     taskService(spec, script),

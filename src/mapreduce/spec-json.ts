@@ -144,7 +144,7 @@ export function parseMapReduceJson(body: unknown): z.output<typeof mapreduceJson
  */
 export function toMapReduceSpec(
   json: z.output<typeof mapreduceJsonSchema>,
-  options: { inputIsObject: boolean; defaultOutput: string },
+  options: { inputIsObject: boolean; defaultOutput: string; owner?: string },
 ): MapReduceSpec {
   const input = splitPath(json.input);
   const output = splitPath(json.output ?? options.defaultOutput);
@@ -152,6 +152,7 @@ export function toMapReduceSpec(
     throw new PlatformError('VALIDATION_FAILED', 'input and output are paths "bucket/folder"');
   return {
     name: json.name ?? 'adhoc',
+    owner: options.owner ?? '',
     input: options.inputIsObject
       ? {
           bucket: input.bucket,
@@ -202,9 +203,26 @@ export function definitionToJson(spec: MapReduceSpec): MapReduceDefinitionJson {
 }
 
 /** A stored definition back into its spec (its input is a folder). */
-export function definitionFromJson(json: unknown): MapReduceSpec {
+export function definitionFromJson(json: unknown, owner = ''): MapReduceSpec {
   const parsed = parseMapReduceJson(json);
-  return toMapReduceSpec(parsed, { inputIsObject: false, defaultOutput: parsed.input });
+  return toMapReduceSpec(parsed, { inputIsObject: false, defaultOutput: parsed.input, owner });
+}
+
+/** A job's spec as stored beside its record, so that a restart can run it again. */
+export function specToStored(spec: MapReduceSpec): string {
+  // A Buffer's toJSON runs before the replacer sees the value: look at the holder's raw property.
+  return JSON.stringify(spec, function (this: Record<string, unknown>, key: string, value: unknown) {
+    const raw = this[key];
+    return Buffer.isBuffer(raw) ? { base64: raw.toString('base64') } : value;
+  });
+}
+
+export function specFromStored(text: string): MapReduceSpec {
+  return JSON.parse(text, (_key, value: unknown) =>
+    typeof value === 'object' && value !== null && 'base64' in value && Object.keys(value).length === 1
+      ? Buffer.from((value as { base64: string }).base64, 'base64')
+      : value,
+  ) as MapReduceSpec;
 }
 
 /** A definition as listed by the API (function contents left out). */

@@ -202,3 +202,115 @@ test('nubes apply deploys an FDL mapreduce section; a marker upload runs one job
   assert.match(deleted.stdout, /deleted MapReduce definition "batches"/);
   assert.equal((await server.api('/system/mapreduce/definitions/batches')).status, 404);
 });
+
+test("users run jobs over buckets they may read and see only their own; a job survives the server's SIGKILL", async () => {
+  const s3 = await s3For(server);
+  const tokens: Record<string, string> = {};
+  for (const name of ['alice', 'bob']) {
+    const created = await server.api('/system/users', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name }),
+    });
+    assert.equal(created.status, 201, await created.text());
+    const token = await server.api(`/system/users/${name}/tokens`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ label: 'mapreduce tests' }),
+    });
+    tokens[name] = ((await token.json()) as { token: string }).token;
+  }
+  const as = (who: string, path: string, init: RequestInit = {}) =>
+    fetch(`${server.apiUrl}${path}`, {
+      ...init,
+      headers: { authorization: `Bearer ${tokens[who] ?? ''}`, 'content-type': 'application/json' },
+    });
+  const made = await as('alice', '/system/buckets', {
+    method: 'POST',
+    body: JSON.stringify({ bucket_name: 'alice-data' }),
+  });
+  assert.equal(made.status, 201, await made.text());
+  await putText(s3, 'alice-data', 'notes.txt', 'to be or not to be\n');
+  const { CreateBucketCommand } = await import('@aws-sdk/client-s3');
+  await s3.send(new CreateBucketCommand({ Bucket: 'admin-only' }));
+  await putText(s3, 'admin-only', 'secret.txt', 'classified\n');
+  const functions = {
+    mapper: { file_name: 'wc.mjs', content: Buffer.from(WORD_COUNT).toString('base64') },
+    reducer: { file_name: 'wc.mjs', content: Buffer.from(WORD_COUNT).toString('base64') },
+  };
+
+  const refused = await as('alice', '/system/mapreduce/jobs', {
+    method: 'POST',
+    body: JSON.stringify({ input: 'admin-only/secret.txt', output: 'alice-data/stolen', ...functions }),
+  });
+  assert.equal(refused.status, 403);
+  assert.equal(((await refused.json()) as { error: { code: string } }).error.code, 'FORBIDDEN');
+
+  const submitted = await as('alice', '/system/mapreduce/jobs', {
+    method: 'POST',
+    body: JSON.stringify({
+      input: 'alice-data/notes.txt',
+      output: 'alice-data/counts',
+      reducers: 1,
+      ...functions,
+    }),
+  });
+  const submittedText = await submitted.text();
+  assert.equal(submitted.status, 201, submittedText);
+  const { id } = JSON.parse(submittedText) as { id: string };
+  const done = await waitFor(async () => {
+    const job = (await (await as('alice', `/system/mapreduce/jobs/${id}`)).json()) as {
+      state: string;
+      owner: string;
+    };
+    return ['succeeded', 'failed'].includes(job.state) ? job : undefined;
+  }, 30_000);
+  assert.deepEqual([done.state, done.owner], ['succeeded', 'alice']);
+  assert.equal(await getText(s3, 'alice-data', 'counts/part-r-00000'), 'be\t2\nnot\t1\nor\t1\nto\t2\n');
+  assert.equal((await as('bob', `/system/mapreduce/jobs/${id}`)).status, 404);
+  assert.deepEqual(await (await as('bob', '/system/mapreduce/jobs')).json(), []);
+  const mine = (await (await as('alice', '/system/mapreduce/jobs')).json()) as { id: string }[];
+  assert.deepEqual(
+    mine.map((job) => job.id),
+    [id],
+  );
+  const all = (await (await server.api('/system/mapreduce/jobs')).json()) as { id: string }[];
+  assert.ok(all.length > 1 && all.some((job) => job.id === id));
+
+  // A slow job, killed mid-way with the server, resumes when the server is back.
+  const slow = WORD_COUNT.replace(
+    'export function map(chunk, emit) {',
+    'export function map(chunk, emit) {\n  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 250);',
+  );
+  await putText(s3, 'admin-only', 'long.txt', 'a b\nb c\nc d\n'.repeat(30));
+  const started = await server.api('/system/mapreduce/jobs', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      input: 'admin-only/long.txt',
+      output: 'admin-only/long-out',
+      chunk_size: 24,
+      reducers: 1,
+      mapper: { file_name: 'slow.mjs', content: Buffer.from(slow).toString('base64') },
+      reducer: { file_name: 'slow.mjs', content: Buffer.from(slow).toString('base64') },
+    }),
+  });
+  const slowId = ((await started.json()) as { id: string }).id;
+  await waitFor(async () => {
+    const job = (await (await server.api(`/system/mapreduce/jobs/${slowId}`)).json()) as {
+      progress: { mapsDone: number };
+    };
+    return job.progress.mapsDone >= 2 ? true : undefined;
+  }, 30_000);
+  await server.stop('SIGKILL');
+  await server.restart();
+  const resumed = await waitFor(async () => {
+    const job = (await (await server.api(`/system/mapreduce/jobs/${slowId}`)).json()) as {
+      state: string;
+      resumes: number;
+    };
+    return job.state === 'succeeded' || job.state === 'failed' ? job : undefined;
+  }, 60_000);
+  assert.deepEqual([resumed.state, resumed.resumes], ['succeeded', 1]);
+  assert.equal(await getText(s3, 'admin-only', 'long-out/part-r-00000'), 'a\t30\nb\t60\nc\t60\nd\t30\n');
+});

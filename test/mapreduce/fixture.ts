@@ -23,6 +23,8 @@ export interface MapReduceFixture {
   store: FsObjectStore;
   executor: LocalExecutor;
   engine: MapReduceEngine;
+  /** Closes the engine as a server shutdown does and starts a new one on the same data directory. */
+  restartEngine(): Promise<MapReduceEngine>;
   close(): Promise<void>;
 }
 
@@ -45,28 +47,36 @@ export async function startMapReduceFixture(): Promise<MapReduceFixture> {
     store,
     logger,
   });
-  engine = await MapReduceEngine.create({
-    store,
-    executor: () => executor,
-    dataDir: dir,
-    logger,
-    workers: 2,
-  });
-  const started = engine;
-  return {
+  const create = () =>
+    MapReduceEngine.create({
+      store,
+      executor: () => executor,
+      dataDir: dir,
+      logger,
+      workers: 2,
+    });
+  engine = await create();
+  const fixture: MapReduceFixture = {
     dir,
     db,
     store,
     executor,
-    engine: started,
+    engine,
+    async restartEngine() {
+      await fixture.engine.close();
+      engine = await create();
+      fixture.engine = engine;
+      return engine;
+    },
     async close() {
-      await started.close();
+      await fixture.engine.close();
       await executor.close();
       await store.close();
       db.close();
       await rm(dir, { recursive: true, force: true });
     },
   };
+  return fixture;
 }
 
 /** A function file from its name and text. */
@@ -81,6 +91,7 @@ export function jobSpec(
 ): MapReduceSpec {
   return {
     name: 'test',
+    owner: '',
     input: { bucket: 'data', prefix: '' },
     inputKey: 'in.txt',
     output: { bucket: 'data', prefix: 'out' },

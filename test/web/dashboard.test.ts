@@ -412,9 +412,12 @@ test('the dashboard, end to end in headless Chromium', async (t) => {
     await page.getByLabel('Token', { exact: true }).last().fill(token);
     await page.getByRole('button', { name: 'Log in' }).click();
     await page.getByRole('link', { name: 'ada-notes' }).waitFor();
-    // MapReduce is the administrator's: not offered to a user.
-    assert.equal(await page.getByRole('link', { name: 'MapReduce' }).count(), 0);
     assert.equal(await page.locator('header .who').textContent(), 'ada');
+    // A user's MapReduce page lists their own jobs only: none of the administrator's.
+    await page.getByRole('link', { name: 'MapReduce' }).click();
+    await page.getByText('No MapReduce jobs yet').waitFor();
+    assert.equal(await page.locator('tr[data-mapreduce]').count(), 0);
+    await page.goto('/ui/#/services');
     assert.equal(await page.getByRole('link', { name: 'upper' }).count(), 0);
     await page.getByRole('link', { name: 'ada-notes' }).click();
     await page.getByLabel('Input text').fill('from ada');

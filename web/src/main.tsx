@@ -16,11 +16,11 @@ import { MapReduceJobs } from './views/mapreduce';
 import { ServiceDetail } from './views/service-detail';
 import { Services } from './views/services';
 
-const NAV = [
+const NAV: { path: string; label: string; adminOnly?: boolean }[] = [
   { path: '/services', label: 'Services' },
   { path: '/buckets', label: 'Buckets' },
   { path: '/dead-letters', label: 'Dead letters' },
-  { path: '/mapreduce', label: 'MapReduce', adminOnly: true },
+  { path: '/mapreduce', label: 'MapReduce' },
   { path: '/api', label: 'API' },
 ];
 

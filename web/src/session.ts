@@ -8,7 +8,7 @@ export interface Session {
   authorization: string;
   /** Shown in the header. */
   who: string;
-  /** The administrator sees the admin-only pages (MapReduce). */
+  /** The administrator sees the admin-only pages. */
   admin?: boolean;
 }
 
