@@ -162,6 +162,45 @@ export class MultipartStaging {
     return removed;
   }
 
+  /**
+   * Start-up recovery after a crash: removes partial part files (their request died with the process),
+   * uploads whose description was never written, and uploads `completed` says were stored already (the
+   * process stopped between storing the object and removing its parts). Returns the uploads removed.
+   */
+  async recover(
+    completed: (upload: UploadDescription, partEtags: string[]) => Promise<boolean>,
+  ): Promise<number> {
+    await mkdir(this.dir, { recursive: true });
+    let removed = 0;
+    for (const uploadId of await readdir(this.dir)) {
+      if (!UPLOAD_ID.test(uploadId)) continue;
+      const dir = join(this.dir, uploadId);
+      const names = await readdir(dir).catch(() => [] as string[]);
+      for (const name of names.filter((file) => /\.tmp(\.json)?$/.test(file)))
+        await rm(join(dir, name), { force: true });
+      let description: UploadDescription;
+      try {
+        description = JSON.parse(await readFile(join(dir, 'upload.json'), 'utf8')) as UploadDescription;
+      } catch {
+        await this.remove(uploadId);
+        removed++;
+        continue;
+      }
+      const parts = [...(await this.parts(uploadId)).values()].sort((a, b) => a.partNumber - b.partNumber);
+      if (
+        parts.length > 0 &&
+        (await completed(
+          description,
+          parts.map((part) => part.etag),
+        ))
+      ) {
+        await this.remove(uploadId);
+        removed++;
+      }
+    }
+    return removed;
+  }
+
   async remove(uploadId: string): Promise<void> {
     if (UPLOAD_ID.test(uploadId)) await rm(join(this.dir, uploadId), { recursive: true, force: true });
   }

@@ -20,6 +20,7 @@ import type { S3Context } from './s3-context.js';
 import { s3Failure } from './s3-errors.js';
 import { sendEmpty, sendS3Error } from './s3-response.js';
 import { routeS3Request } from './s3-router.js';
+import { completedEarlier, multipartEtag } from './operations/multipart-operations.js';
 import { authenticate, type SecretResolver } from './sigv4/authenticate.js';
 import { mayAccess, type BucketAccess } from './bucket-access.js';
 import { corsHeaders, preflightHeaders } from './cors.js';
@@ -249,6 +250,14 @@ export function createS3Server(options: S3ServerOptions): S3Server {
     async listen(port, host) {
       const swept = await multipart.sweep(STALE_UPLOAD_MS, clock.now());
       if (swept > 0) logger.info({ uploads: swept }, 'removed stale multipart uploads');
+      const recovered = await multipart.recover((upload, etags) =>
+        completedEarlier(
+          { store: options.store, bucket: upload.bucket, key: upload.key },
+          upload.createdMs,
+          multipartEtag(etags),
+        ),
+      );
+      if (recovered > 0) logger.info({ uploads: recovered }, 'removed multipart uploads left by a crash');
       return new Promise((resolve, reject) => {
         server.once('error', reject);
         server.listen(port, host, () => {

@@ -133,6 +133,34 @@ function parseCompleteRequest(body: Buffer): Array<{ partNumber: number; etag: s
   });
 }
 
+function completeResult(bucket: string, key: string, etag: string): string {
+  return xmlDocument(
+    'CompleteMultipartUploadResult',
+    element('Location', `/${bucket}/${key}`) +
+      element('Bucket', bucket) +
+      element('Key', key) +
+      element('ETag', `"${etag}"`),
+  );
+}
+
+/**
+ * Whether the object already is this upload's result: the multipart ETag of exactly these parts, written
+ * after the upload began.
+ */
+export async function completedEarlier(
+  context: Pick<S3Context, 'store' | 'bucket' | 'key'>,
+  uploadCreatedMs: number,
+  etag: string,
+): Promise<boolean> {
+  if (context.bucket === null || context.key === null) return false;
+  try {
+    const current = await context.store.head(context.bucket, context.key);
+    return current.etag === etag && current.lastModifiedMs >= uploadCreatedMs;
+  } catch {
+    return false;
+  }
+}
+
 export async function completeMultipartUpload(context: S3Context): Promise<void> {
   const { bucket, key } = requireKey(context);
   const uploadId = uploadIdOf(context);
@@ -164,6 +192,15 @@ export async function completeMultipartUpload(context: S3Context): Promise<void>
     );
   }
   const total = sizes.reduce((sum, size) => sum + size, 0);
+  const etag = multipartEtag(requested.map((part) => part.etag));
+  if (await completedEarlier(context, description.createdMs, etag)) {
+    // The server stopped between storing the object and removing the parts (the reply never went out): the
+    // client's retry is answered as the first completion would have been, without storing (and triggering)
+    // the object a second time.
+    await context.multipart.remove(uploadId);
+    sendXml(context.res, 200, completeResult(bucket, key, etag));
+    return;
+  }
 
   // A large upload takes a while to assemble: past KEEP_ALIVE_MS the reply starts (200) and whitespace keeps
   // the connection alive; a failure after that is an Error document in the 200's body, as in S3.
@@ -189,7 +226,7 @@ export async function completeMultipartUpload(context: S3Context): Promise<void>
         contentType: description.contentType,
         metadata: description.metadata,
         contentHeaders: description.contentHeaders ?? {},
-        etag: multipartEtag(requested.map((part) => part.etag)),
+        etag,
         conditions: writeConditions(context.req.headers),
         expectedSize: total,
         principal: context.auth.principal,
@@ -198,13 +235,7 @@ export async function completeMultipartUpload(context: S3Context): Promise<void>
       },
     );
     await context.multipart.remove(uploadId);
-    result = xmlDocument(
-      'CompleteMultipartUploadResult',
-      element('Location', `/${bucket}/${key}`) +
-        element('Bucket', bucket) +
-        element('Key', key) +
-        element('ETag', `"${info.etag}"`),
-    );
+    result = completeResult(bucket, key, info.etag);
   } catch (error) {
     if (!res.headersSent) throw error;
     const failure = toS3Error(error);
