@@ -5,7 +5,7 @@
  * any path is built from them.
  */
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readFile, rm, stat, writeFile, readdir } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, writeFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -57,7 +57,15 @@ export class UploadStaging {
       throw new PlatformError('BAD_REQUEST', `part numbers go from 1 to ${MAX_PARTS}`);
     }
     const path = join(this.folder(uploadId), `part-${partNumber}`);
-    await pipeline(body, createWriteStream(path));
+    // Written aside and renamed: a part cut short (a full disk, a dropped connection) leaves nothing behind.
+    const temporary = `${path}.${newId().toLowerCase()}.tmp`;
+    try {
+      await pipeline(body, createWriteStream(temporary, { flags: 'wx' }));
+      await rename(temporary, path);
+    } catch (error) {
+      await rm(temporary, { force: true });
+      throw error;
+    }
     return (await stat(path)).size;
   }
 

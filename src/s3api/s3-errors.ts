@@ -3,7 +3,7 @@
  * S3's error codes with their HTTP statuses, and the mapping from platform errors. Protocol failures are
  * PlatformErrors too (one error class): their S3 code travels in `details.s3Code`.
  */
-import { PlatformError, type ErrorCode } from '../core/index.js';
+import { PlatformError, toPlatformError, type ErrorCode } from '../core/index.js';
 
 /** The S3 error codes this endpoint answers with: status, and the platform code used inside. */
 export const S3_ERRORS = {
@@ -87,8 +87,10 @@ export interface S3ErrorReply {
 }
 
 /** The S3 error a failure is answered with. Internal failures keep their message out of the reply. */
-export function toS3Error(error: unknown): S3ErrorReply {
-  if (!(error instanceof PlatformError)) {
+export function toS3Error(thrown: unknown): S3ErrorReply {
+  // A file system's own failures (a full disk, a read-only one) have codes of their own.
+  const error = thrown instanceof PlatformError ? thrown : toPlatformError(thrown);
+  if (error.code === 'INTERNAL') {
     return {
       code: 'InternalError',
       status: 500,

@@ -6,7 +6,7 @@
  * bucket names and keys (no `..` segments, no empty segments).
  */
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { PlatformError } from '../../core/index.js';
@@ -36,6 +36,24 @@ function parseBody<T>(schema: z.ZodType<T, z.ZodTypeDef, unknown>, body: unknown
     );
   }
   return parsed.data;
+}
+
+/**
+ * The request's body as a stream the store may abandon: when the store stops reading (a full disk, a bad
+ * key), the rest of the body is read and dropped, so that the client, still sending, gets the coded error
+ * instead of a reset connection.
+ */
+function streamedBody(request: FastifyRequest): Readable {
+  const raw = request.body as Readable | undefined;
+  if (raw === undefined) return Readable.from([]);
+  const body = new PassThrough();
+  raw.pipe(body);
+  body.once('close', () => {
+    if (raw.readableEnded) return;
+    raw.unpipe(body);
+    raw.resume();
+  });
+  return body;
 }
 
 /** A file name for Content-Disposition: the key's last segment, quoted safely (RFC 6266 / 5987). */
@@ -159,16 +177,11 @@ export function storageRoutes(app: FastifyInstance, ctx: ApiContext): void {
         const who = await authorizeBucket(ctx, request, request.params.bucket, 'write');
         const key = keyOf(request);
         const length = request.headers['content-length'];
-        const info = await ctx.store.put(
-          request.params.bucket,
-          key,
-          (request.body as Readable | undefined) ?? Buffer.alloc(0),
-          {
-            contentType: request.headers['content-type'] ?? 'application/octet-stream',
-            ...(length !== undefined ? { expectedSize: Number(length) } : {}),
-            ...who,
-          },
-        );
+        const info = await ctx.store.put(request.params.bucket, key, streamedBody(request), {
+          contentType: request.headers['content-type'] ?? 'application/octet-stream',
+          ...(length !== undefined ? { expectedSize: Number(length) } : {}),
+          ...who,
+        });
         return { bucket: info.bucket, key: info.key, size: info.size, etag: info.etag };
       },
     );
@@ -187,7 +200,7 @@ export function storageRoutes(app: FastifyInstance, ctx: ApiContext): void {
         const size = await staging.putPart(
           request.params.upload,
           Number(request.params.part),
-          (request.body as Readable | undefined) ?? Readable.from([]),
+          streamedBody(request),
         );
         return { part: Number(request.params.part), size };
       },
