@@ -14,6 +14,7 @@ import type { FastifyInstance } from 'fastify';
 import { PlatformError } from '../../core/index.js';
 import type { JobChange, JobRecord } from '../../events/index.js';
 import { authorizeService, callerOf, serviceVisibleTo } from '../access.js';
+import { principalOf } from '../auth.js';
 import type { ApiContext } from '../context.js';
 import type { EventStreams } from '../event-stream.js';
 import { presentJob } from './logs.js';
@@ -80,7 +81,8 @@ export function liveRoutes(app: FastifyInstance, ctx: ApiContext, streams: Event
   app.get<{ Params: { svc: string; job: string } }>(
     '/system/logs/:svc/:job/follow',
     async (request, reply) => {
-      authorizeService(ctx, callerOf(ctx, request), request.params.svc, 'read');
+      // As reading the job's log (GET /system/logs/{svc}/{job}): the service's own token may.
+      authorizeService(ctx, principalOf(request, ctx.config), request.params.svc, 'read');
       const first = ctx.queue.get(request.params.job);
       if (!first || first.service !== request.params.svc) {
         throw new PlatformError(
@@ -153,7 +155,7 @@ export function liveRoutes(app: FastifyInstance, ctx: ApiContext, streams: Event
   app.get<{ Params: { svc: string }; Querystring: { minutes?: string } }>(
     '/system/stats/:svc',
     async (request) => {
-      authorizeService(ctx, callerOf(ctx, request), request.params.svc, 'read');
+      authorizeService(ctx, principalOf(request, ctx.config), request.params.svc, 'read');
       const service = ctx.registry.get(request.params.svc);
       const minutes = request.query.minutes === undefined ? 60 : Number(request.query.minutes);
       if (!Number.isInteger(minutes) || minutes < 1 || minutes > 1440) {

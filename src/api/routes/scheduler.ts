@@ -34,28 +34,58 @@ function tenantOf(request: FastifyRequest, ctx: ApiContext, scheduler: Scheduler
   const token = bearer(request);
   if (token !== null) {
     const tenant = scheduler.accounts.tenantByToken(token);
-    if (tenant === null) throw new PlatformError('UNAUTHENTICATED', 'unknown tenant token');
+    if (tenant === null) throw refusedCredentials(request, 'unknown tenant token', 'a tenant token');
     return tenant;
   }
   requireAdmin(request, ctx.config);
   return ADMIN_TENANT;
 }
 
+/**
+ * The scheduler's realms (tenants, sites, partitions) have tokens of their own. A caller the platform knows
+ * (a user, a service's token, the admin) who does not hold the one needed is refused as FORBIDDEN; only
+ * credentials nobody issued are UNAUTHENTICATED.
+ */
+function refusedCredentials(request: FastifyRequest, unknown: string, needed: string): PlatformError {
+  const kind = (request.principal as { kind?: string } | undefined)?.kind;
+  if (kind === 'user' || kind === 'service' || kind === 'admin')
+    return new PlatformError('FORBIDDEN', `this endpoint needs ${needed}`);
+  return new PlatformError('UNAUTHENTICATED', unknown);
+}
+
+function authenticateSite(request: FastifyRequest, scheduler: Scheduler, site: string, token: string): void {
+  try {
+    scheduler.accounts.authenticateSite(site, token);
+  } catch (error) {
+    if (error instanceof PlatformError && error.code === 'UNAUTHENTICATED')
+      throw refusedCredentials(request, error.message, `the token of site "${site}"`);
+    throw error;
+  }
+}
+
 function requireSite(request: FastifyRequest, scheduler: Scheduler, site: string): void {
   const token = bearer(request);
   if (token === null)
-    throw new PlatformError('UNAUTHENTICATED', `site "${site}" must send its token as a Bearer token`);
-  scheduler.accounts.authenticateSite(site, token);
+    throw refusedCredentials(
+      request,
+      `site "${site}" must send its token as a Bearer token`,
+      `the token of site "${site}"`,
+    );
+  authenticateSite(request, scheduler, site, token);
 }
 
 /** A partition call: its own token, or a site token with `X-Nubes-Site: <name>`. */
 function partitionAuth(request: FastifyRequest, scheduler: Scheduler): PartitionAuth {
   const token = bearer(request);
   if (token === null)
-    throw new PlatformError('UNAUTHENTICATED', 'partition calls need the partition token as a Bearer token');
+    throw refusedCredentials(
+      request,
+      'partition calls need the partition token as a Bearer token',
+      "the partition's token (or its site's)",
+    );
   const site = request.headers['x-nubes-site'];
   if (typeof site === 'string' && site !== '') {
-    scheduler.accounts.authenticateSite(site, token);
+    authenticateSite(request, scheduler, site, token);
     return { site };
   }
   return { token };
