@@ -13,6 +13,7 @@ import { podmanExecutorConfigSchema } from './podman/config-schema.js';
 import { kubernetesExecutorConfigSchema } from './kubernetes/config-schema.js';
 import { slurmExecutorConfigSchema } from './slurm/config-schema.js';
 import type { ScopedKeyIssuer } from '../storage/scoped-access.js';
+import { lambdaExecutorConfigSchema } from './lambda/config-schema.js';
 
 /** What every executor gets from the platform besides its own configuration. */
 export interface ExecutorContext {
@@ -79,6 +80,13 @@ export const executorRegistry = {
         logger: context.logger,
         storage: context.storage ?? null,
       });
+    },
+  }),
+  lambda: register({
+    configSchema: lambdaExecutorConfigSchema,
+    async create(config, context) {
+      const { createLambdaExecutor } = await import('./lambda/lambda-executor.js');
+      return createLambdaExecutor({ config, logger: context.logger });
     },
   }),
 } as const;

@@ -90,7 +90,8 @@ export function backendWarnings(
       'total_cpu/total_memory: YuniKorn queue limits are not supported; use max_concurrency to bound a service',
     );
   }
-  if (json.ephemeral_storage_request)
+  // Lambda sizes the function's /tmp from it; elsewhere it is not enforced.
+  if (json.ephemeral_storage_request && executorName !== 'lambda')
     warnings.push("ephemeral_storage_request: not enforced; jobs use the data directory's disk");
 
   json.input?.forEach((io, index) => {

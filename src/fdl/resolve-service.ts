@@ -175,6 +175,10 @@ export function toServiceSpec(json: ServiceJson): ServiceSpec {
   const issues: { path: string; message: string }[] = [];
   const cpu = quantity(checkCpuQuantity, json.cpu, SERVICE_DEFAULTS.cpu, 'cpu', issues);
   const memoryBytes = quantity(checkByteQuantity, json.memory, SERVICE_DEFAULTS.memory, 'memory', issues);
+  const ephemeralStorageBytes =
+    json.ephemeral_storage_request === undefined || json.ephemeral_storage_request === ''
+      ? 0
+      : quantity(checkByteQuantity, json.ephemeral_storage_request, '0', 'ephemeral_storage_request', issues);
   if (issues.length > 0) {
     const summary = issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ');
     throw new PlatformError('VALIDATION_FAILED', `service "${json.name}": ${summary}`, {
@@ -194,6 +198,7 @@ export function toServiceSpec(json: ServiceJson): ServiceSpec {
     input: (json.input ?? []).map((io) => resolveStorageIo(io, json.name, 'input')),
     output: (json.output ?? []).map((io) => resolveStorageIo(io, json.name)),
     storageProviders: resolveProviders(json.storage_providers),
+    ephemeralStorageBytes,
     timeoutMs: Math.round((json.timeout ?? SERVICE_DEFAULTS.timeoutSeconds) * 1000),
     maxConcurrency: json.max_concurrency ?? SERVICE_DEFAULTS.maxConcurrency,
     retry: retryPolicy(json),

@@ -103,6 +103,8 @@ export interface ServiceSpec {
   output: StorageIoSpec[];
   /** The service's `storage_providers`, by `<type>.<id>` (rucio and incomplete entries left out). */
   storageProviders: Record<string, ProviderSettings>;
+  /** Scratch disk a job may use (OSCAR `ephemeral_storage_request`); 0 = the executor's default. */
+  ephemeralStorageBytes: number;
   /** Wall-clock limit of one job; 0 = none. Nubes addition `timeout` (seconds). @default 0 */
   timeoutMs: number;
   /** Jobs of this service running at once. Nubes addition `max_concurrency`. @default 0 (only the global limit) */

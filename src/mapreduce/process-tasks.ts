@@ -38,6 +38,7 @@ function taskService(spec: MapReduceSpec, script: string): ServiceSpec {
     secrets: {},
     input: [],
     output: [],
+    ephemeralStorageBytes: 0,
     timeoutMs: 0,
     maxConcurrency: 0,
     retry: { maxAttempts: 1, initialBackoffMs: 0, maxBackoffMs: 0 },

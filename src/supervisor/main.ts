@@ -7,15 +7,8 @@
 import { Readable } from 'node:stream';
 import { createLogger } from '../core/index.js';
 import { readInvocationFile } from './invocation-file.js';
-import type { ObjectStore } from '../storage/object-store.js';
-import type { S3Settings } from './standalone-config.js';
+import { createS3Store } from './s3-store-factory.js';
 import { runStandalone } from './standalone.js';
-
-/** Loads the S3 store only when a job needs one (createS3ObjectStore itself loads the AWS SDK lazily). */
-async function createS3Store(settings: S3Settings): Promise<ObjectStore> {
-  const { createS3ObjectStore } = await import('../storage/index.js');
-  return createS3ObjectStore({ ...settings, forcePathStyle: true });
-}
 
 const logger = createLogger({ name: 'supervisor', level: process.env.NUBES_LOG_LEVEL ?? 'warn' });
 // A Slurm array task reads its invocation from a file (NUBES_INVOCATION_FILE) instead of stdin and env.

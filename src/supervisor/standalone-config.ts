@@ -67,6 +67,7 @@ const serviceSpecSchema = z.object({
   secrets: z.record(z.string()).default({}),
   input: z.array(storageIoSchema).default([]),
   output: z.array(storageIoSchema).default([]),
+  ephemeralStorageBytes: z.number().int().nonnegative().default(0),
   timeoutMs: z.number().int().nonnegative().default(0),
   maxConcurrency: z.number().int().nonnegative().default(0),
   retry: z

@@ -18,7 +18,7 @@ import type { ObjectStore } from '../storage/object-store.js';
 import { parseEvent } from './event-parser.js';
 import { createPlainRunner } from './plain-runner.js';
 import { formatResultLine } from './result-line.js';
-import { loadStandaloneConfig, type S3Settings } from './standalone-config.js';
+import { loadStandaloneConfig, type S3Settings, type StandaloneConfig } from './standalone-config.js';
 import { runSupervised } from './supervisor.js';
 import { buildSyncResponse } from './sync-response.js';
 
@@ -36,19 +36,28 @@ export interface StandaloneIo {
 /** Exit status when the job hit its time limit (as timeout(1) reports it). */
 export const TIMEOUT_EXIT_CODE = 124;
 
-/** Runs one invocation end to end; resolves with the process exit code. */
-export async function runStandalone(io: StandaloneIo, createStore: StoreFactory): Promise<number> {
-  let root: string | null = null;
-  let store: ObjectStore | null = null;
-  try {
-    const config = loadStandaloneConfig(io.env);
-    const eventBytes = await readAll(io.stdin);
-    const event = parseEvent(eventBytes.toString('utf8'));
-    const s3 = config.s3;
-    // The S3 client is made on first use: a job with no input and no outputs never loads the SDK.
-    store = s3 === null ? unreachableStore() : lazyStore(() => createStore(s3));
+/** One supervised run in a fresh folder; `dispose` removes the folder once the caller has read it. */
+export interface StandaloneRun {
+  result: InvocationResult;
+  /** The job's log as written (the script's output and the supervisor's notes). */
+  log: string;
+  dispose(): Promise<void>;
+}
 
-    root = await mkdtemp(join(config.workRoot ?? tmpdir(), 'nubes-job-'));
+/**
+ * Runs the event (`eventBytes`) through the supervisor with `config` and the store of `minio.default`;
+ * a failed job is a result, not an exception (used by runStandalone and the Lambda runtime).
+ */
+export async function superviseEvent(
+  config: StandaloneConfig,
+  eventBytes: Buffer,
+  store: ObjectStore,
+  options: { logger: Logger; mirror: NodeJS.WritableStream | null },
+): Promise<StandaloneRun> {
+  const event = parseEvent(eventBytes.toString('utf8'));
+  const root = await mkdtemp(join(config.workRoot ?? tmpdir(), 'nubes-job-'));
+  const dispose = () => rm(root, { recursive: true, force: true });
+  try {
     const workDir = join(root, 'work');
     const logPath = join(root, 'job.log');
     await mkdir(workDir);
@@ -78,10 +87,36 @@ export async function runStandalone(io: StandaloneIo, createStore: StoreFactory)
     };
     const result = await runSupervised(invocation, {
       store,
-      runScript: createPlainRunner({ mirror: io.stderr }),
-      logger: io.logger,
+      runScript: createPlainRunner({ mirror: options.mirror }),
+      logger: options.logger,
     });
     const log = await readFile(logPath, 'utf8').catch(() => '');
+    return { result, log, dispose };
+  } catch (error) {
+    await dispose();
+    throw error;
+  }
+}
+
+/**
+ * The store of `minio.default`: made on first use (a job with no input and no outputs never loads the
+ * SDK), or a stand-in that fails clearly when no endpoint is configured.
+ */
+export function openStore(config: StandaloneConfig, createStore: StoreFactory): ObjectStore {
+  const s3 = config.s3;
+  return s3 === null ? unreachableStore() : lazyStore(() => createStore(s3));
+}
+
+/** Runs one invocation end to end; resolves with the process exit code. */
+export async function runStandalone(io: StandaloneIo, createStore: StoreFactory): Promise<number> {
+  let store: ObjectStore | null = null;
+  let run: StandaloneRun | null = null;
+  try {
+    const config = loadStandaloneConfig(io.env);
+    const eventBytes = await readAll(io.stdin);
+    store = openStore(config, createStore);
+    run = await superviseEvent(config, eventBytes, store, { logger: io.logger, mirror: io.stderr });
+    const { result, log } = run;
     const response = await buildSyncResponse(result, log, { raw: config.rawResponse });
     if (result.status === 'failed') {
       io.logger.error({ error: result.error }, 'job failed');
@@ -112,8 +147,8 @@ export async function runStandalone(io: StandaloneIo, createStore: StoreFactory)
     }
     return 1;
   } finally {
+    await run?.dispose();
     await store?.close().catch(() => undefined);
-    if (root !== null) await rm(root, { recursive: true, force: true });
   }
 }
 

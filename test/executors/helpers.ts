@@ -24,6 +24,7 @@ export function makeService(overrides: Partial<ServiceSpec> = {}): ServiceSpec {
     secrets: {},
     input: [],
     output: [],
+    ephemeralStorageBytes: 0,
     timeoutMs: 0,
     maxConcurrency: 0,
     retry: { maxAttempts: 1, initialBackoffMs: 1000, maxBackoffMs: 60000 },

@@ -27,10 +27,13 @@ const PROVIDER_CONNECT_TIMEOUT_MS = 5_000;
 export async function createS3Provider(id: string, settings: S3ProviderSettings): Promise<StorageProvider> {
   let accessKeyId = settings.accessKey;
   let secretAccessKey = settings.secretKey;
+  let sessionToken: string | undefined;
   if (accessKeyId === null || secretAccessKey === null) {
-    // OSCAR's rule for S3 without keys: the SDK's default chain, here its environment variables.
+    // OSCAR's rule for S3 without keys: the SDK's default chain, here its environment variables. A role's
+    // keys (a Lambda function's) are temporary and only valid with their session token.
     accessKeyId = process.env.AWS_ACCESS_KEY_ID ?? null;
     secretAccessKey = process.env.AWS_SECRET_ACCESS_KEY ?? null;
+    sessionToken = process.env.AWS_SESSION_TOKEN;
   }
   if (accessKeyId === null || secretAccessKey === null) {
     throw new PlatformError('CONFIG_INVALID', `storage provider ${id} has no access_key and secret_key`, {
@@ -42,6 +45,7 @@ export async function createS3Provider(id: string, settings: S3ProviderSettings)
     region: settings.region,
     accessKeyId,
     secretAccessKey,
+    ...(sessionToken === undefined || sessionToken === '' ? {} : { sessionToken }),
     forcePathStyle: settings.endpoint !== null,
     verifyTls: settings.verifyTls,
     maxAttempts: PROVIDER_MAX_ATTEMPTS,

@@ -42,6 +42,8 @@ export interface S3ObjectStoreOptions {
   region: string;
   accessKeyId: string;
   secretAccessKey: string;
+  /** The session token of temporary keys (a role's, as Lambda gives a function). */
+  sessionToken?: string;
   /** Path-style addressing (`endpoint/bucket/key`); needed by most self-hosted services. */
   forcePathStyle: boolean;
   /** Called after each successful mutation. */
@@ -65,7 +67,11 @@ export async function createS3ObjectStore(options: S3ObjectStoreOptions): Promis
     ...(options.endpoint === undefined ? {} : { endpoint: options.endpoint }),
     region: options.region,
     forcePathStyle: options.forcePathStyle,
-    credentials: { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey },
+    credentials: {
+      accessKeyId: options.accessKeyId,
+      secretAccessKey: options.secretAccessKey,
+      ...(options.sessionToken === undefined ? {} : { sessionToken: options.sessionToken }),
+    },
     // Only what S3 requires: self-hosted services do not all understand the newer checksum trailers.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
