@@ -84,12 +84,6 @@ export async function createLambdaExecutor(options: LambdaExecutorOptions): Prom
 export class LambdaExecutor implements Executor {
   readonly name = 'lambda';
   readonly capabilities;
-  /** What one job may ask of Lambda (the hybrid mode sends bigger ones to a batch executor). */
-  readonly limits = {
-    timeoutMs: LAMBDA_LIMITS.timeoutSeconds * 1000,
-    memoryBytes: LAMBDA_LIMITS.memoryMiB * 1024 * 1024,
-    gpu: LAMBDA_LIMITS.gpu,
-  };
   private readonly closing = new AbortController();
   private readonly running = new Set<Promise<InvocationResult>>();
 
@@ -104,9 +98,14 @@ export class LambdaExecutor implements Executor {
   ) {
     this.capabilities = {
       sync: true,
-      gpu: false,
+      gpu: LAMBDA_LIMITS.gpu,
       containers: true,
       maxConcurrency: config.maxConcurrentInvocations,
+      // What one job may ask of Lambda: hybrid execution sends bigger ones to the batch executor.
+      limits: {
+        timeoutMs: LAMBDA_LIMITS.timeoutSeconds * 1000,
+        memoryBytes: LAMBDA_LIMITS.memoryMiB * 1024 * 1024,
+      },
     };
   }
 

@@ -22,6 +22,7 @@ const service = (overrides: Partial<ServiceSpec> = {}): ServiceSpec => ({
   secrets: {},
   input: [],
   output: [],
+  ephemeralStorageBytes: 0,
   timeoutMs: 90_000,
   maxConcurrency: 0,
   retry: { maxAttempts: 1, initialBackoffMs: 1000, maxBackoffMs: 60000 },

@@ -136,7 +136,8 @@ void describe('Lambda executor: functions (in-test endpoint, not live)', () => {
         `${String(pattern)} in ${warnings.join(' | ')}`,
       );
     }
-    assert.deepEqual(executor.limits, { timeoutMs: 900_000, memoryBytes: 10_240 * MIB, gpu: false });
+    assert.deepEqual(executor.capabilities.limits, { timeoutMs: 900_000, memoryBytes: 10_240 * MIB });
+    assert.equal(executor.capabilities.gpu, false);
   });
 
   test('a definition over the 4 KB environment travels in the envelope; secrets over it are refused by Lambda', async () => {
