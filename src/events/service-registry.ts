@@ -7,7 +7,7 @@ import type { Db } from '../state/index.js';
 import type { StorageEventName } from '../storage/object-store.js';
 import type { Clock } from '../core/index.js';
 import { PlatformError, safeEqual } from '../core/index.js';
-import { toServiceSpec, type ServiceJson, type ServiceSpec } from '../fdl/index.js';
+import { toServiceSpec, triggeringInputs, type ServiceJson, type ServiceSpec } from '../fdl/index.js';
 
 export interface ServiceRecord {
   name: string;
@@ -147,7 +147,7 @@ export class ServiceRegistry {
       const insert = this.db.prepare(
         `INSERT OR IGNORE INTO service_inputs (service, bucket, folder) VALUES (?, ?, ?)`,
       );
-      for (const input of spec.input) {
+      for (const input of triggeringInputs(record)) {
         if (isEmbeddedProvider(input.provider)) insert.run(record.name, input.bucket, input.folder);
       }
     })();
@@ -179,7 +179,7 @@ export class ServiceRegistry {
   ): ServiceRecord[] {
     const matches: ServiceRecord[] = [];
     for (const record of this.cache.values()) {
-      for (const input of record.spec.input) {
+      for (const input of triggeringInputs(record)) {
         if (!isEmbeddedProvider(input.provider) || input.bucket !== bucket) continue;
         if (!subscribes(input.events ?? DEFAULT_EVENTS, eventName)) continue;
         if (input.folder === '' || key.startsWith(`${input.folder}/`)) {

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { Clock, Logger } from '../core/index.js';
 import { PlatformError, newJobId } from '../core/index.js';
 import type { JobOutcome, JobRecord, ServiceRecord } from '../events/index.js';
+import { specForInput } from '../fdl/index.js';
 import type { Executor, Invocation, InvocationResult } from './executor.js';
 
 export interface JobRunnerOptions {
@@ -81,7 +82,8 @@ export class JobRunner {
           : null;
       const invocation: Invocation = {
         jobId: job.id,
-        service: service.spec,
+        // A job on a user's private copy of an input writes into that user's copies (isolation_level USER).
+        service: specForInput(service, job.inputBucket),
         kind: job.kind,
         event: job.event,
         input,

@@ -79,8 +79,8 @@ export function backendWarnings(
     );
   if (json.volume) warnings.push('volume: managed persistent volumes are not supported yet');
   if (json.vo) warnings.push(`vo "${json.vo}": EGI virtual organisations are not checked yet; recorded only`);
-  if (json.isolation_level === 'USER')
-    warnings.push('isolation_level USER: per-user buckets are not supported yet; buckets are shared');
+  if (json.isolation_level?.toUpperCase() === 'USER' && (json.allowed_users ?? []).length === 0)
+    warnings.push('isolation_level USER without allowed_users: no user has a private bucket yet');
   if (json.enable_sgx) warnings.push('enable_sgx: SGX enclaves are not supported');
   if (json.image_prefetch) warnings.push('image_prefetch: has no effect; images are pulled on first use');
   if (json.interlink_node_name)

@@ -52,3 +52,13 @@ export {
   checkByteQuantity,
   type QuantityResult,
 } from './quantity.js';
+export {
+  isolatesUsers,
+  userBucketName,
+  userBuckets,
+  triggeringInputs,
+  userOfBucket,
+  specForInput,
+  type UserBucket,
+  type IsolatedService,
+} from './user-isolation.js';

@@ -7,7 +7,9 @@ import { PlatformError, newServiceToken } from '../../core/index.js';
 import {
   backendWarnings,
   toServiceSpec,
+  userBuckets,
   validateServiceJson,
+  type IsolatedService,
   type ServiceJson,
   type ServiceSpec,
 } from '../../fdl/index.js';
@@ -173,7 +175,12 @@ function present(record: ServiceRecord, counts?: Record<string, number>): Record
     ...withoutSecretValues(record.json),
     token: record.token,
     owner: record.owner,
-    bucket_list: [...new Set(record.spec.input.concat(record.spec.output).map((io) => io.bucket))],
+    bucket_list: [
+      ...new Set([
+        ...record.spec.input.concat(record.spec.output).map((io) => io.bucket),
+        ...userBuckets(record).map((copy) => copy.userBucket),
+      ]),
+    ],
     ...(counts ? { nubes_jobs: counts } : {}),
   };
 }
@@ -182,6 +189,38 @@ function present(record: ServiceRecord, counts?: Record<string, number>): Record
  * Input and output buckets on the embedded store exist as soon as the service does, as in OSCAR; new ones
  * belong to the service's owner and take its visibility.
  */
+/**
+ * isolation_level USER: each allowed user's private copies of the service's buckets, owned by that user.
+ * A copy that exists already must be that user's: a bucket someone else made under the name would receive
+ * the user's uploads and outputs.
+ */
+async function prepareUserBuckets(ctx: ApiContext, service: IsolatedService): Promise<void> {
+  for (const copy of userBuckets(service)) {
+    let existing: BucketInfo | null = null;
+    try {
+      existing = await ctx.store.headBucket(copy.userBucket);
+    } catch (error) {
+      if (!(error instanceof PlatformError && error.code === 'BUCKET_NOT_FOUND')) throw error;
+    }
+    if (existing === null) {
+      try {
+        await ctx.store.createBucket(copy.userBucket, { owner: copy.user, visibility: 'private' });
+        continue;
+      } catch (raced) {
+        if (!(raced instanceof PlatformError && raced.code === 'BUCKET_EXISTS')) throw raced;
+        existing = await ctx.store.headBucket(copy.userBucket);
+      }
+    }
+    if (existing.owner !== copy.user) {
+      throw new PlatformError(
+        'BUCKET_EXISTS',
+        `bucket "${copy.userBucket}" (user "${copy.user}"'s copy of "${copy.bucket}", isolation_level USER) already exists and belongs to someone else`,
+        { details: { bucket: copy.userBucket, user: copy.user } },
+      );
+    }
+  }
+}
+
 async function prepareBuckets(ctx: ApiContext, spec: ServiceSpec, owner: string): Promise<void> {
   for (const io of [...spec.input, ...spec.output]) {
     if (!isEmbeddedProvider(io.provider)) continue;
@@ -245,6 +284,7 @@ async function deploy(ctx: ApiContext, body: unknown, replace: boolean, principa
       );
     }
     await prepareBuckets(ctx, record.spec, owner);
+    await prepareUserBuckets(ctx, record);
     const executor = ctx.executor(record.spec.executor);
     const deployed = await executor.deploy(record.spec);
     const warnings = [
