@@ -121,7 +121,6 @@ export class ServiceRegistry {
   }
 
   private write(record: ServiceRecord): void {
-    const { spec } = record;
     const { stored, secrets } = this.sealer
       ? splitSecrets(record.json)
       : { stored: record.json, secrets: null };
