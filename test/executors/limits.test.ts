@@ -44,7 +44,8 @@ void describe('local executor limits: timeouts, cancellation, memory, leftovers 
   void test('a script past its timeout that started a background child: both killed, JOB_TIMEOUT', async () => {
     const marker = `300.${randomBytes(3).readUIntBE(0, 3)}`;
     const service = makeService({
-      timeoutMs: 500,
+      // Long enough for both sleeps to start inside the sandbox on a loaded machine.
+      timeoutMs: 2500,
       script: `sleep ${marker} &\nsleep ${marker}\n`,
     });
     const invocation = await data.invocation(service, { body: '' });
@@ -55,7 +56,7 @@ void describe('local executor limits: timeouts, cancellation, memory, leftovers 
     assert.equal(result.error?.code, 'JOB_TIMEOUT');
     assert.equal(result.error?.retryable, true);
     assert.deepEqual(await processesWith(marker), [], 'no process of the job survives it');
-    assert.match(await readLog(invocation), /\[nubes\] the job exceeded its time limit of 0\.5 s/);
+    assert.match(await readLog(invocation), /\[nubes\] the job exceeded its time limit of 2\.5 s/);
   });
 
   void test('aborting the signal cancels the job and kills its process tree: JOB_CANCELLED', async () => {

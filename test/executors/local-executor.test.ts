@@ -249,7 +249,10 @@ void describe('local executor: staging, outputs, exit codes (real child processe
     const result = await executor.run(invocation);
     assert.equal(result.status, 'failed');
     assert.equal(result.error?.code, 'VALIDATION_FAILED');
-    assert.match(result.error?.message ?? '', /s3\.aws.*not supported yet/);
+    assert.match(
+      result.error?.message ?? '',
+      /"s3\.aws", which the service's storage_providers do not define/,
+    );
     assert.equal(result.exitCode, null);
   });
 
