@@ -178,7 +178,13 @@ export async function startPlatform(config: NubesConfig, logger: Logger): Promis
     mapreduce = mapreduceEngine;
     closers.push(() => mapreduceEngine.close());
 
-    const runner = new JobRunner({ dataDir: config.dataDir, executor, logger, clock });
+    const runner = new JobRunner({
+      dataDir: config.dataDir,
+      executor,
+      logger,
+      clock,
+      executionRoles: config.executionRoles,
+    });
     await runner.cleanWorkRoot();
     const limiter = new ConcurrencyLimiter(config.maxConcurrentJobs, config.maxConcurrentJobs * 64);
     dispatcher = new Dispatcher({

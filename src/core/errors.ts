@@ -63,6 +63,8 @@ export const ERROR_CODES = {
   SLURM_REPLY_INVALID: { status: 502, kind: 'system', retryable: false },
   /** A job of a Slurm executor vanished from squeue and sacct without a result (node lost, state purged). */
   SLURM_JOB_LOST: { status: 502, kind: 'system', retryable: true },
+  /** A job asks for more than its executor declares it can give (memory, a GPU), with nowhere else to go. */
+  EXECUTOR_LIMITS_EXCEEDED: { status: 422, kind: 'user', retryable: false },
   /** A remote engine (Kubernetes API, AWS) refused a request for a reason retrying cannot fix. */
   BACKEND_REJECTED: { status: 502, kind: 'system', retryable: false },
   /** A remote engine kept answering 429 / throttling, or 5xx, after the retries. */

@@ -31,6 +31,8 @@ export interface JobRecord {
   createdMs: number;
   startedMs: number | null;
   finishedMs: number | null;
+  /** Runs on executors so far, oldest first (see JobRun). */
+  runs: JobRun[];
 }
 
 export interface NewJob {
@@ -51,6 +53,25 @@ export interface JobOutcome {
   error: ErrorData | null;
   startedMs: number;
   finishedMs: number;
+  /** The executor runs of this attempt (one, or two for a hybrid job resubmitted to its batch executor). */
+  runs?: JobRun[];
+}
+
+/** One run of a job on one executor, kept in the job's history across attempts. */
+export interface JobRun {
+  /** The attempt (1 = first) this run belongs to. */
+  attempt: number;
+  executor: string;
+  /** The role the executor played for a hybrid service; null for a service on its own executor. */
+  role: 'function' | 'batch' | null;
+  /** `skipped`: the job outgrew the executor before it started (memory, GPU), so it went to the next. */
+  status: 'succeeded' | 'failed' | 'skipped';
+  exitCode: number | null;
+  error: ErrorData | null;
+  startedMs: number;
+  finishedMs: number;
+  /** Why the job went on to another executor, when it did. */
+  note: string | null;
 }
 
 /** What happened to a job, as told to `JobQueue.subscribe` listeners. */
@@ -97,6 +118,7 @@ interface JobRow {
   created_at: number;
   started_at: number | null;
   finished_at: number | null;
+  runs: string;
 }
 
 function toRecord(row: JobRow): JobRecord {
@@ -117,6 +139,7 @@ function toRecord(row: JobRow): JobRecord {
     createdMs: row.created_at,
     startedMs: row.started_at,
     finishedMs: row.finished_at,
+    runs: JSON.parse(row.runs) as JobRun[],
   };
 }
 
@@ -298,6 +321,10 @@ export class JobQueue {
         const row = this.selectOne.get(jobId) as JobRow | undefined;
         if (!row || row.status !== 'running') return row ? toRecord(row) : null;
         const error = outcome.error === null ? null : JSON.stringify(outcome.error);
+        if (outcome.runs !== undefined && outcome.runs.length > 0) {
+          const runs = [...(JSON.parse(row.runs) as JobRun[]), ...outcome.runs];
+          this.db.prepare(`UPDATE jobs SET runs = ? WHERE id = ?`).run(JSON.stringify(runs), jobId);
+        }
         const retry =
           outcome.status === 'failed' && outcome.error?.retryable === true && row.attempts < row.max_attempts;
         if (retry) {

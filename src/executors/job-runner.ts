@@ -5,18 +5,25 @@
  */
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Clock, Logger } from '../core/index.js';
+import type { Clock, ExecutionRolesConfig, Logger } from '../core/index.js';
 import { PlatformError, newJobId } from '../core/index.js';
 import type { JobOutcome, JobRecord, ServiceRecord } from '../events/index.js';
 import { specForInput } from '../fdl/index.js';
+import type { ServiceSpec } from '../fdl/service-spec.js';
 import type { Executor, Invocation, InvocationResult } from './executor.js';
+import { rolesFor } from './hybrid/execution-roles.js';
+import { runByMode } from './hybrid/hybrid-run.js';
 
 export interface JobRunnerOptions {
   dataDir: string;
   executor: (name: string) => Executor;
   logger: Logger;
   clock: Clock;
+  /** Executors of the function and batch roles (hybrid execution). @default local for both */
+  executionRoles?: ExecutionRolesConfig;
 }
+
+const LOCAL_ROLES: ExecutionRolesConfig = { function: 'local', batch: 'local', rules: [] };
 
 /** Largest log returned inline (sync answers, API reads); the file may hold more. */
 const MAX_INLINE_LOG_BYTES = 10 * 1024 * 1024;
@@ -58,13 +65,67 @@ export class JobRunner {
     await mkdir(this.workRoot, { recursive: true, mode: 0o700 });
   }
 
-  /** Runs one attempt of a queued job. */
+  /**
+   * Runs one attempt of a queued job: on its service's executor, or by its execution mode (hybrid/), in
+   * which case the log keeps every run under a header of its own.
+   */
   async runQueued(job: JobRecord, service: ServiceRecord, signal: AbortSignal): Promise<JobOutcome> {
-    const executor = this.options.executor(service.spec.executor);
-    const workDir = join(this.workRoot, `${job.id}.${job.attempts}`);
     const logPath = this.logPath(service.name, job.id);
-    await mkdir(workDir, { recursive: true, mode: 0o700 });
     await mkdir(join(this.logRoot, service.name), { recursive: true });
+    // A job on a user's private copy of an input writes into that user's copies (isolation_level USER).
+    const spec = specForInput(service, job.inputBucket);
+    const roles = rolesFor(spec, this.options.executionRoles ?? LOCAL_ROLES);
+    const earlierLogs: string[] = [];
+    const { result, runs } = await runByMode({
+      service: spec,
+      mode: spec.executionMode,
+      roles,
+      executor: this.options.executor,
+      attempt: job.attempts,
+      signal,
+      run: async (executor, runSpec, step) => {
+        if (step > 0) {
+          // The job moves on: what it printed so far stays, above the next run's log.
+          const before = await readFile(logPath, 'utf8').catch(() => '');
+          earlierLogs.push(before);
+        }
+        return this.runOnce(job, executor, runSpec, step, logPath, signal);
+      },
+    });
+    if (runs.length > 1) {
+      const parts = runs.map((run, index) => {
+        const header = `=== run ${index + 1}: ${run.role ?? 'executor'} on ${run.executor}: ${run.status}${run.note === null ? '' : ` (${run.note})`} ===\n`;
+        const text = index < runs.length - 1 ? (earlierLogs[index] ?? '') : null;
+        return { header, text };
+      });
+      const last = await readFile(logPath, 'utf8').catch(() => '');
+      const composed = parts
+        .map((part, index) => part.header + (index === parts.length - 1 ? last : (part.text ?? '')))
+        .map((text) => (text.endsWith('\n') ? text : `${text}\n`))
+        .join('');
+      await writeFile(logPath, composed);
+    }
+    return {
+      status: result.status,
+      exitCode: result.exitCode,
+      error: result.error,
+      startedMs: runs[0]?.startedMs ?? result.startedMs,
+      finishedMs: result.finishedMs,
+      runs,
+    };
+  }
+
+  /** One run of a job on one executor, in a work folder of its own. */
+  private async runOnce(
+    job: JobRecord,
+    executor: Executor,
+    spec: ServiceSpec,
+    step: number,
+    logPath: string,
+    signal: AbortSignal,
+  ): Promise<InvocationResult> {
+    const workDir = join(this.workRoot, `${job.id}.${job.attempts}${step > 0 ? `.${step}` : ''}`);
+    await mkdir(workDir, { recursive: true, mode: 0o700 });
     try {
       let bodyPath: string | null = null;
       if (job.kind === 'http') {
@@ -82,8 +143,7 @@ export class JobRunner {
           : null;
       const invocation: Invocation = {
         jobId: job.id,
-        // A job on a user's private copy of an input writes into that user's copies (isolation_level USER).
-        service: specForInput(service, job.inputBucket),
+        service: spec,
         kind: job.kind,
         event: job.event,
         input,
@@ -92,14 +152,8 @@ export class JobRunner {
         logPath,
         signal,
       };
-      const result = await executor.run(invocation);
-      return {
-        status: result.status,
-        exitCode: result.exitCode,
-        error: result.error,
-        startedMs: result.startedMs,
-        finishedMs: result.finishedMs,
-      };
+      if (step > 0) await writeFile(logPath, '');
+      return await executor.run(invocation);
     } finally {
       await rm(workDir, { recursive: true, force: true });
     }
@@ -115,7 +169,16 @@ export class JobRunner {
     signal: AbortSignal,
     respond: (result: InvocationResult, log: string) => Promise<T>,
   ): Promise<T> {
-    const executor = this.options.executor(service.spec.executor);
+    const spec = service.spec;
+    const roles = rolesFor(spec, this.options.executionRoles ?? LOCAL_ROLES);
+    // A synchronous call cannot wait for a batch queue: hybrid services answer from their function executor.
+    const name =
+      spec.executionMode === null
+        ? spec.executor
+        : spec.executionMode === 'batch'
+          ? roles.batch
+          : roles.function;
+    const executor = this.options.executor(name);
     if (!executor.capabilities.sync) {
       throw new PlatformError('BAD_REQUEST', `the ${executor.name} executor cannot answer synchronous calls`);
     }

@@ -95,8 +95,14 @@ void test('SCAR file: functions become Service JSON; AWS-only settings become lo
   assert.deepEqual(words?.output, [{ storage_provider: 's3', path: 'scar-words/output', suffix: ['count'] }]);
   // Batch mode: the job gets the Batch resources.
   assert.deepEqual(
-    [transcoder?.cpu, transcoder?.memory, transcoder?.enable_gpu, transcoder?.timeout],
-    ['2', '4096Mi', true, undefined],
+    [
+      transcoder?.cpu,
+      transcoder?.memory,
+      transcoder?.enable_gpu,
+      transcoder?.timeout,
+      transcoder?.execution_mode,
+    ],
+    ['2', '4096Mi', true, undefined, 'batch'],
   );
   assert.deepEqual(
     doc.warnings.map((w) => `${w.line}:${w.column} ${w.path} ${w.severity}`),
@@ -106,7 +112,6 @@ void test('SCAR file: functions become Service JSON; AWS-only settings become lo
       '28:5 functions.aws[0].iam warning',
       '30:5 functions.aws[0].api_gateway warning',
       '32:5 functions.aws[0].cloudwatch warning',
-      '36:7 functions.aws[1].lambda.execution_mode warning',
       '50:7 functions.aws[1].batch.compute_resources warning',
     ],
   );

@@ -7,6 +7,7 @@ import { PlatformError } from '../core/index.js';
 import { checkByteQuantity, checkCpuQuantity } from './quantity.js';
 import type { ServiceJson } from './service-json.js';
 import type {
+  ExecutionMode,
   InputTrigger,
   ProviderSettings,
   RetryPolicy,
@@ -203,6 +204,7 @@ export function toServiceSpec(json: ServiceJson): ServiceSpec {
     maxConcurrency: json.max_concurrency ?? SERVICE_DEFAULTS.maxConcurrency,
     retry: retryPolicy(json),
     executor: json.executor ?? SERVICE_DEFAULTS.executor,
+    executionMode: executionModeOf(json.execution_mode),
     network: json.network ?? 'none',
     slurm: {
       partition: json.slurm?.partition ?? null,
@@ -216,4 +218,18 @@ export function toServiceSpec(json: ServiceJson): ServiceSpec {
     labels: { ...json.labels },
     annotations: { ...json.annotations },
   };
+}
+
+/** SCAR's names are aliases: `lambda` is `function`, `lambda-batch` is `function-batch`. */
+function executionModeOf(mode: ServiceJson['execution_mode']): ExecutionMode | null {
+  switch (mode) {
+    case undefined:
+      return null;
+    case 'lambda':
+      return 'function';
+    case 'lambda-batch':
+      return 'function-batch';
+    default:
+      return mode;
+  }
 }

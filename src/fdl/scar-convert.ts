@@ -2,7 +2,7 @@
  * @module fdl/scar-convert
  * Turns one SCAR function (`functions.aws[i]`) into OSCAR Service JSON, the form every Nubes service takes.
  * What maps is mapped (name, image, init_script, memory in MB, timeout, variables, input/output, Batch
- * resources in `batch` mode); every AWS-only setting becomes a warning at its line, never a silent drop.
+ * resources in `batch` mode, the execution mode); every AWS-only setting becomes a warning at its line, never a silent drop.
  */
 import type { ScarFunctionJson } from './scar-schema.js';
 import type { ValuePath } from './yaml-tree.js';
@@ -136,10 +136,7 @@ export function scarToServiceJson(item: ScarFunctionJson): ScarConversion {
     if (fn.timeout !== undefined) json.timeout = fn.timeout;
     if (fn.memory !== undefined)
       warn(['lambda', 'memory'], "memory: the dispatching Lambda's memory; jobs get batch.memory");
-    warn(
-      ['lambda', 'execution_mode'],
-      "execution_mode batch: each job runs on the service's executor with the batch resources",
-    );
+    json.execution_mode = 'batch';
     for (const key of [
       'boto_profile',
       'region',
@@ -155,13 +152,17 @@ export function scarToServiceJson(item: ScarFunctionJson): ScarConversion {
   } else {
     json.memory = `${fn.memory ?? SCAR_DEFAULT_MEMORY_MB}Mi`;
     json.timeout = fn.timeout ?? SCAR_DEFAULT_TIMEOUT_SECONDS;
-    if (mode === 'lambda-batch') {
+    // lambda-batch: the function executor first; a job that outgrows it is resubmitted to the batch one.
+    if (fn.execution_mode !== undefined)
+      json.execution_mode = mode === 'lambda' ? 'function' : 'function-batch';
+    if (batch !== undefined) {
       warn(
-        ['lambda', 'execution_mode'],
-        'execution_mode lambda-batch: a job that times out fails (and is retried); it is not resubmitted to AWS Batch',
+        ['batch'],
+        mode === 'lambda-batch'
+          ? "AWS Batch settings: not used; a job resubmitted to the batch executor keeps the function's resources"
+          : `AWS Batch settings: not used (execution_mode is ${mode})`,
       );
     }
-    if (batch !== undefined) warn(['batch'], `AWS Batch settings: not used (execution_mode is ${mode})`);
   }
   if (Object.keys(variables).length > 0) json.environment = { variables };
 

@@ -12,6 +12,8 @@
  * - `executor`: the executor that runs the service (`local`, `container`, `slurm`, …). @default 'local'
  * - `network`: `none` or `host`, the network of container jobs. @default 'none'
  * - `slurm`: `partition`, `account`, `qos`, `gres` and more sbatch `options` (`--name[=value]`) for Slurm jobs.
+ * - `execution_mode`: `function`, `batch` or `function-batch` (SCAR's `lambda`, `batch`, `lambda-batch`):
+ *   which of the executors configured for those roles runs the jobs (see executors/hybrid).
  */
 import { z } from 'zod';
 import { PlatformError } from '../core/index.js';
@@ -240,6 +242,9 @@ export const serviceJsonSchema = strictObject({
     }),
   ),
   network: opt(choice(['none', 'host'] as const), { emptyIsAbsent: true }),
+  execution_mode: opt(choice(['function', 'batch', 'function-batch', 'lambda', 'lambda-batch'] as const), {
+    emptyIsAbsent: true,
+  }),
   slurm: opt(
     strictObject({
       partition: optText(),

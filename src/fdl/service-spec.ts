@@ -85,6 +85,14 @@ export interface SlurmSpec {
   options: string[];
 }
 
+/**
+ * SCAR's execution modes (Nubes addition `execution_mode`; SCAR's `lambda`, `batch`, `lambda-batch` are
+ * aliases): run on the executor playing the function role, the batch role, or the function role first and
+ * the batch role when the job outgrows the function executor's limits. Which executor plays which role is
+ * the server's configuration (NUBES_EXECUTION_ROLES).
+ */
+export type ExecutionMode = 'function' | 'batch' | 'function-batch';
+
 export interface ServiceSpec {
   name: string;
   /** Container image; recorded, and run only by executors that run containers. */
@@ -112,6 +120,8 @@ export interface ServiceSpec {
   retry: RetryPolicy;
   /** `local` unless the FDL names another executor (Nubes addition `executor`). */
   executor: string;
+  /** null: the service runs on `executor`; otherwise the roles of NUBES_EXECUTION_ROLES decide. */
+  executionMode: ExecutionMode | null;
   /** Network of a container job: `none` unless the service asks for `host` (Nubes addition `network`). */
   network: 'none' | 'host';
   slurm: SlurmSpec;

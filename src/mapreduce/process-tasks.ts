@@ -45,6 +45,7 @@ function taskService(spec: MapReduceSpec, script: string): ServiceSpec {
     executor: spec.executor,
     network: 'none',
     slurm: { partition: null, account: null, qos: null, gres: null, options: [] },
+    executionMode: null,
     visibility: 'private',
     allowedUsers: [],
     labels: {},

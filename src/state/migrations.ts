@@ -240,4 +240,8 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (service, input)
   ) STRICT;
   `,
+  // 6: every run of a job on an executor (hybrid jobs run on their function executor, then on their batch one)
+  `
+  ALTER TABLE jobs ADD COLUMN runs TEXT NOT NULL DEFAULT '[]';  -- JSON list of JobRun, oldest first
+  `,
 ];

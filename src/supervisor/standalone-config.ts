@@ -74,6 +74,7 @@ const serviceSpecSchema = z.object({
     .object({ maxAttempts: z.number().int(), initialBackoffMs: z.number(), maxBackoffMs: z.number() })
     .default({ maxAttempts: 1, initialBackoffMs: 1000, maxBackoffMs: 60000 }),
   executor: z.string().default('local'),
+  executionMode: z.enum(['function', 'batch', 'function-batch']).nullable().default(null),
   network: z.enum(['none', 'host']).default('none'),
   slurm: z
     .object({

@@ -102,6 +102,7 @@ export function contractService(
     executor: 'local',
     network: 'none',
     slurm: { partition: null, account: null, qos: null, gres: null, options: [] },
+    executionMode: null,
     visibility: 'private',
     allowedUsers: [],
     labels: {},

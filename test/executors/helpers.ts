@@ -31,6 +31,7 @@ export function makeService(overrides: Partial<ServiceSpec> = {}): ServiceSpec {
     executor: 'local',
     network: 'none',
     slurm: { partition: null, account: null, qos: null, gres: null, options: [] },
+    executionMode: null,
     visibility: 'private',
     allowedUsers: [],
     labels: {},

@@ -40,6 +40,18 @@ export function presentJob(job: JobRecord): Record<string, unknown> {
     max_attempts: job.maxAttempts,
     input: job.inputBucket === null ? null : `${job.inputBucket}/${job.inputKey ?? ''}`,
     error: job.error,
+    // Nubes addition: every run on an executor (a hybrid job shows its function run, then its batch run).
+    runs: job.runs.map((run) => ({
+      attempt: run.attempt,
+      executor: run.executor,
+      role: run.role,
+      status: run.status,
+      exit_code: run.exitCode,
+      error: run.error,
+      start_time: iso(run.startedMs),
+      finish_time: iso(run.finishedMs),
+      note: run.note,
+    })),
   };
 }
 

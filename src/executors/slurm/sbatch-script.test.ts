@@ -29,6 +29,7 @@ const service = (overrides: Partial<ServiceSpec> = {}): ServiceSpec => ({
   executor: 'slurm',
   network: 'none',
   slurm: { partition: null, account: null, qos: null, gres: null, options: [] },
+  executionMode: null,
   visibility: 'private',
   allowedUsers: [],
   labels: {},

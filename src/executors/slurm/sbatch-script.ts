@@ -89,7 +89,8 @@ export function batchScript(options: {
     'task="${SLURM_ARRAY_TASK_ID:-0}"',
     `export NUBES_INVOCATION_FILE=${dir}/"$task.json" NUBES_RESULT_FILE=${dir}/"$task.result"`,
     // The AWS SDK warns about Node 20 on every start; job logs are the user's, not the SDK's.
-    `exec ${shellQuote(options.node)} --disable-warning=NodeVersionSupportWarning ${shellQuote(options.supervisor)} </dev/null >${dir}/"$task.out" 2>${dir}/"$task.log"`,
+    'export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true',
+    `exec ${shellQuote(options.node)} ${shellQuote(options.supervisor)} </dev/null >${dir}/"$task.out" 2>${dir}/"$task.log"`,
     '',
   ].join('\n');
 }

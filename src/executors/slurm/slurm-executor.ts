@@ -234,8 +234,10 @@ class SlurmExecutorImpl implements SlurmExecutor {
   private issueKey(invocation: Invocation): ScopedKey | null {
     const storage = this.options.storage;
     if (storage === null) return null;
-    const read =
-      invocation.input === null ? [] : [{ bucket: invocation.input.bucket, key: invocation.input.key }];
+    const input = invocation.input;
+    // An input on another provider is read with that provider's own credentials, not this key.
+    const onStore = input !== null && (input.provider ?? 'minio.default') === 'minio.default';
+    const read = onStore ? [{ bucket: input.bucket, key: input.key }] : [];
     const write = invocation.service.output
       .filter((output) => output.provider === 'minio.default')
       .map((output) => ({ bucket: output.bucket, prefix: output.folder === '' ? '' : `${output.folder}/` }));
