@@ -100,3 +100,49 @@ test('SIGKILL at a random point of service updates while its jobs run keeps one 
   );
   await assertNoOrphans(server, s3After, ['upd']);
 });
+
+test('SIGKILL at a random point of a burst of service creations: every acknowledged service exists, and every service has its buckets', async () => {
+  const random = seededRandom('service-create');
+  const killAfterMs = random.between(50, 1500);
+  if (server.child.exitCode !== null || server.child.signalCode !== null) await server.restart();
+  const acknowledged: string[] = [];
+  let killed = false;
+  const timer = setTimeout(() => {
+    killed = true;
+    server.child.kill('SIGKILL');
+  }, killAfterMs);
+  for (let n = 0; n < 200 && !killed; n++) {
+    const name = `made-${n}`;
+    try {
+      const response = await server.api('/system/services', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(
+          receiptService(name, `${name}-in/in`, `${name}-out/out`, `${name}-out/receipts`),
+        ),
+      });
+      if (response.status === 201) acknowledged.push(name);
+      else assert.fail(`POST answered ${response.status}: ${await response.text()}`);
+    } catch (error) {
+      if (!killed) throw error;
+    }
+  }
+  clearTimeout(timer);
+  await killHard(server);
+  assertIntegrity(server.dataDir);
+  console.log(
+    `service-create: killed after ${killAfterMs} ms, ${acknowledged.length} creations acknowledged`,
+  );
+
+  await server.restart();
+  const listed = (await (await server.api('/system/services')).json()) as { name: string }[];
+  const names = new Set(listed.map((service) => service.name));
+  for (const name of acknowledged) assert.ok(names.has(name), `acknowledged ${name} exists`);
+  for (const name of names) {
+    if (!name.startsWith('made-')) continue;
+    for (const bucket of [`${name}-in`, `${name}-out`]) {
+      const response = await server.api(`/system/buckets/${bucket}`);
+      assert.equal(response.status, 200, `${name} has its bucket ${bucket}`);
+    }
+  }
+});

@@ -171,7 +171,7 @@ test('a full disk refuses uploads with STORAGE_FULL, keeps what is stored, and a
   for (const [key, sum] of kept) assert.equal(await read(s3, key), sum, `${key} kept its bytes`);
   assert.deepEqual(leftovers(), [], 'no partial upload left in the store');
   // The refused bodies' partial files were removed: the space is what it was (give or take the metadata).
-  assert.ok(freeBytes() >= freeBefore - 256 * 1024, `free ${freeBytes()} of ${freeBefore} before`);
+  assert.ok(freeBytes() >= freeBefore - MiB, `free ${freeBytes()} of ${freeBefore} before`);
 
   // Space returns: the filesystem grows; the same uploads go through.
   mount('-o', 'remount,size=96m', dataDir);

@@ -274,17 +274,20 @@ async function deploy(ctx: ApiContext, body: unknown, replace: boolean, principa
   const json = keepHiddenSecrets(validated, existing);
   // An update keeps the service's owner, whoever (the owner or an admin) makes it.
   const owner = existing?.owner ?? ownerName(principal) ?? ctx.config.adminUser;
-  await checkBuckets(ctx, principal, owner, toServiceSpec(json));
+  const spec = toServiceSpec(json);
+  await checkBuckets(ctx, principal, owner, spec);
+  if (!ctx.executorNames().includes(spec.executor)) {
+    throw new PlatformError(
+      'VALIDATION_FAILED',
+      `executor "${spec.executor}" is not available here (available: ${ctx.executorNames().join(', ')})`,
+    );
+  }
+  // The buckets before the definition: a server killed in between must not come back with a service whose
+  // buckets do not exist (creating a bucket twice is harmless).
+  await prepareBuckets(ctx, spec, owner);
+  await prepareUserBuckets(ctx, { spec, json });
   const record = ctx.registry.save(json, { token: existing?.token ?? newServiceToken(), owner, replace });
   try {
-    if (!ctx.executorNames().includes(record.spec.executor)) {
-      throw new PlatformError(
-        'VALIDATION_FAILED',
-        `executor "${record.spec.executor}" is not available here (available: ${ctx.executorNames().join(', ')})`,
-      );
-    }
-    await prepareBuckets(ctx, record.spec, owner);
-    await prepareUserBuckets(ctx, record);
     const executor = ctx.executor(record.spec.executor);
     const deployed = await executor.deploy(record.spec);
     const warnings = [
