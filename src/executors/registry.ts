@@ -14,6 +14,7 @@ import { kubernetesExecutorConfigSchema } from './kubernetes/config-schema.js';
 import { slurmExecutorConfigSchema } from './slurm/config-schema.js';
 import type { ScopedKeyIssuer } from '../storage/scoped-access.js';
 import { lambdaExecutorConfigSchema } from './lambda/config-schema.js';
+import { batchExecutorConfigSchema } from './batch/config-schema.js';
 
 /** What every executor gets from the platform besides its own configuration. */
 export interface ExecutorContext {
@@ -87,6 +88,13 @@ export const executorRegistry = {
     async create(config, context) {
       const { createLambdaExecutor } = await import('./lambda/lambda-executor.js');
       return createLambdaExecutor({ config, logger: context.logger });
+    },
+  }),
+  batch: register({
+    configSchema: batchExecutorConfigSchema,
+    async create(config, context) {
+      const { createBatchExecutor } = await import('./batch/batch-executor.js');
+      return createBatchExecutor({ config, logger: context.logger });
     },
   }),
 } as const;
