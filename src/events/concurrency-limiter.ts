@@ -31,8 +31,12 @@ export class ConcurrencyLimiter {
     return false;
   }
 
-  /** Waits for a slot in FIFO order; rejects at once when the queue of waiters is full. */
-  acquire(signal?: AbortSignal): Promise<void> {
+  /**
+   * Waits for a slot in FIFO order; rejects at once when the queue of waiters is full, and with
+   * TOO_MANY_REQUESTS (Retry-After) once `maxWaitMs` passed without a slot, so that an overloaded server turns
+   * callers away instead of holding them for minutes.
+   */
+  acquire(signal?: AbortSignal, maxWaitMs?: number): Promise<void> {
     if (this.tryAcquire()) return Promise.resolve();
     if (this.waiters.length >= this.maxWaiters) {
       return Promise.reject(
@@ -46,17 +50,38 @@ export class ConcurrencyLimiter {
       );
     }
     return new Promise((resolve, reject) => {
-      const waiter = { resolve, reject };
+      let timer: NodeJS.Timeout | undefined;
+      const leave = (error: PlatformError): void => {
+        const index = this.waiters.indexOf(waiter);
+        if (index < 0) return;
+        this.waiters.splice(index, 1);
+        clearTimeout(timer);
+        reject(error);
+      };
+      const waiter = {
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+        reject,
+      };
       this.waiters.push(waiter);
+      if (maxWaitMs !== undefined) {
+        timer = setTimeout(
+          () =>
+            leave(
+              new PlatformError(
+                'TOO_MANY_REQUESTS',
+                `no job slot became free within ${Math.round(maxWaitMs / 1000)} s; retry later`,
+                { details: { retryAfterSeconds: 1 } },
+              ),
+            ),
+          maxWaitMs,
+        );
+      }
       signal?.addEventListener(
         'abort',
-        () => {
-          const index = this.waiters.indexOf(waiter);
-          if (index >= 0) {
-            this.waiters.splice(index, 1);
-            reject(new PlatformError('JOB_CANCELLED', 'the request was aborted while waiting for a slot'));
-          }
-        },
+        () => leave(new PlatformError('JOB_CANCELLED', 'the request was aborted while waiting for a slot')),
         { once: true },
       );
     });

@@ -14,6 +14,11 @@ import type { ApiContext } from '../context.js';
 
 /** Jobs keep their event in the database and hand it to the script in an environment variable. */
 const MAX_ASYNC_EVENT_BYTES = 96 * 1024;
+/**
+ * How long a sync call waits in line for a job slot before it is turned away (429, Retry-After): under
+ * overload, callers retry later rather than hold a connection for minutes.
+ */
+const SYNC_SLOT_WAIT_MS = 10_000;
 
 export function invokeRoutes(app: FastifyInstance, ctx: ApiContext): void {
   // Any body, as bytes: a MinIO event, base64 from oscar-cli, JSON, or raw data.
@@ -92,7 +97,7 @@ export function invokeRoutes(app: FastifyInstance, ctx: ApiContext): void {
       });
       const releaseQuota = ctx.auth.quotas.startSyncRun(service.owner, service.spec);
       try {
-        await ctx.limiter.acquire(controller.signal);
+        await ctx.limiter.acquire(controller.signal, SYNC_SLOT_WAIT_MS);
       } catch (error) {
         releaseQuota();
         throw error;
