@@ -13,6 +13,7 @@ import {
   Dispatcher,
   JobQueue,
   JobStats,
+  ExternalInputs,
   ServiceRegistry,
   createTriggerHook,
 } from './events/index.js';
@@ -230,6 +231,17 @@ export async function startPlatform(config: NubesConfig, logger: Logger): Promis
     closers.push(() => s3.close());
     s3Url = urlOf(config.host, s3Address.port);
 
+    let apiUrl = '';
+    const externalInputs = new ExternalInputs({
+      db,
+      queue,
+      registry,
+      publicUrl: () => config.publicUrl ?? apiUrl,
+      onEnqueued: () => dispatcher?.wake(),
+      logger: logger.child({ component: 'external-inputs' }),
+    });
+    closers.push(() => externalInputs.close());
+
     const app = createApiServer({
       config,
       logger,
@@ -250,11 +262,13 @@ export async function startPlatform(config: NubesConfig, logger: Logger): Promis
       mapreduce: mapreduceEngine,
       scheduler: scheduling.scheduler,
       gate,
+      externalInputs,
     });
     await app.listen({ port: config.port, host: config.host });
     closers.push(() => app.close());
     const address = app.server.address();
     const apiPort = typeof address === 'object' && address ? address.port : config.port;
+    apiUrl = urlOf(config.host, apiPort);
 
     const drain = async () => {
       gate.close();
@@ -284,6 +298,7 @@ export async function startPlatform(config: NubesConfig, logger: Logger): Promis
       }
     };
     dispatcher.start();
+    externalInputs.start();
     return {
       apiUrl: urlOf(config.host, apiPort),
       s3Url,

@@ -3,7 +3,14 @@
  * What the API routes need from the rest of the platform.
  */
 import type { Clock, Logger, NubesConfig, ShutdownGate } from '../core/index.js';
-import type { ConcurrencyLimiter, Dispatcher, JobQueue, JobStats, ServiceRegistry } from '../events/index.js';
+import type {
+  ConcurrencyLimiter,
+  Dispatcher,
+  ExternalInputs,
+  JobQueue,
+  JobStats,
+  ServiceRegistry,
+} from '../events/index.js';
 import type { Executor } from '../executors/executor.js';
 import type { JobRunner } from '../executors/job-runner.js';
 import type { MapReduceEngine } from '../mapreduce/index.js';
@@ -40,4 +47,6 @@ export interface ApiContext {
   gate: ShutdownGate;
   /** The divisible-job scheduler (TaScaaS). */
   scheduler: Scheduler;
+  /** Inputs on external MinIO/S3 services: webhooks, polling, SQS. */
+  externalInputs: ExternalInputs;
 }

@@ -187,6 +187,21 @@ export const ROUTE_DESCRIPTIONS: Record<string, RouteDescription> = {
     query: [{ name: 'minutes', description: 'window (default 60)', schema: int }],
     responseType: JSON_TYPE,
   },
+  'POST /system/storage-events/:service/:provider': {
+    summary: 'Storage notification from an external MinIO or S3 service (webhook)',
+    description:
+      'S3/MinIO/RGW event records; one job per record and matching input, committed before the answer. ' +
+      'Authenticated by the webhook token (`Authorization: Bearer` or `?token=`).',
+    tag: 'invoke',
+    auth: 'none',
+    body: { type: JSON_TYPE },
+    responseType: JSON_TYPE,
+  },
+  'GET /system/services/:name/storage-webhooks': {
+    summary: "The webhook URLs (with their tokens) of a service's external inputs",
+    tag: 'services',
+    responseType: JSON_TYPE,
+  },
   'POST /job/:name': {
     summary: 'Invoke a service asynchronously (one job)',
     tag: 'invoke',

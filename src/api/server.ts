@@ -15,6 +15,7 @@ import { collectRoutes, openApiRoutes } from './openapi.js';
 import { fdlRoutes } from './routes/fdl.js';
 import { invokeRoutes } from './routes/invoke.js';
 import { legacyLbRoutes } from './routes/legacy-lb.js';
+import { storageEventRoutes } from './routes/storage-events.js';
 import { liveRoutes } from './routes/live.js';
 import { logRoutes } from './routes/logs.js';
 import { mapreduceRoutes } from './routes/mapreduce.js';
@@ -81,6 +82,7 @@ export function createApiServer(ctx: ApiContext): FastifyInstance {
   mapreduceRoutes(app, ctx);
   schedulerRoutes(app, ctx);
   legacyLbRoutes(app, ctx);
+  storageEventRoutes(app, ctx);
   void app.register((scope, _options, done) => {
     invokeRoutes(scope, ctx);
     done();

@@ -64,6 +64,11 @@ export interface NubesConfig {
   s3SecretKey: string;
   /** S3 region reported to clients. @default us-east-1 */
   region: string;
+  /**
+   * The REST API's URL as external storage services reach it (their webhooks call it back); null: the
+   * address the API listens on. @default null
+   */
+  publicUrl: string | null;
   /** @default info */
   logLevel: string;
   /** How user scripts are isolated: bwrap when it works (auto), always bwrap, or not at all. @default auto */
@@ -134,6 +139,7 @@ const envSchema = z.object({
   NUBES_S3_ACCESS_KEY: z.string().min(3).max(128).optional(),
   NUBES_S3_SECRET_KEY: z.string().min(8).max(256).optional(),
   NUBES_REGION: z.string().min(1).optional(),
+  NUBES_PUBLIC_URL: z.string().url().optional(),
   NUBES_LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).optional(),
   NUBES_SANDBOX: z.enum(['auto', 'bwrap', 'none']).optional(),
   NUBES_MAX_CONCURRENT_JOBS: z.coerce.number().int().min(1).max(10000).optional(),
@@ -297,6 +303,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: NodeJS.ProcessEnv = pro
     s3AccessKey: e.NUBES_S3_ACCESS_KEY ?? stored.s3AccessKey,
     s3SecretKey: e.NUBES_S3_SECRET_KEY ?? stored.s3SecretKey,
     region: e.NUBES_REGION ?? 'us-east-1',
+    publicUrl: e.NUBES_PUBLIC_URL?.replace(/\/+$/, '') ?? null,
     logLevel: flags.logLevel ?? e.NUBES_LOG_LEVEL ?? 'info',
     sandbox,
     maxConcurrentJobs: flags.maxConcurrentJobs ?? e.NUBES_MAX_CONCURRENT_JOBS ?? availableParallelism() * 2,

@@ -101,7 +101,8 @@ export function objectFromEvent(body: unknown): { bucket: string; key: string; e
   if (typeof bucket !== 'string' || typeof key !== 'string') return null;
   let decoded: string;
   try {
-    decoded = queryUnescape(key);
+    // S3 and MinIO URL-encode the key; Ceph RGW sends it as it is.
+    decoded = (record as { eventSource?: unknown }).eventSource === 'ceph:s3' ? key : queryUnescape(key);
   } catch {
     return null;
   }

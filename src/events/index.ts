@@ -6,3 +6,5 @@ export * from './concurrency-limiter.js';
 export * from './dispatcher.js';
 export * from './job-stats.js';
 export * from './external/external-events.js';
+export * from './external/external-inputs.js';
+export { notificationId, minioWebhookArn, redactToken } from './external/bucket-notifications.js';

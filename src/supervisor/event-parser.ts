@@ -21,7 +21,7 @@ export type ParsedEvent =
   | { kind: 'http' };
 
 const storageRecordSchema = z.object({
-  eventSource: z.enum(['minio:s3', 'aws:s3']),
+  eventSource: z.enum(['minio:s3', 'aws:s3', 'ceph:s3']),
   eventTime: z.string().optional(),
   s3: z.object({
     bucket: z.object({ name: z.string().min(1) }),
@@ -55,7 +55,11 @@ function classify(text: string, provider: string, nowIso: string, depth: number)
   if (!record.success) return { kind: 'http' };
   let key: string;
   try {
-    key = decodeURIComponent(record.data.s3.object.key.replace(/\+/g, ' '));
+    // S3 and MinIO URL-encode the key; Ceph RGW sends it as it is.
+    key =
+      record.data.eventSource === 'ceph:s3'
+        ? record.data.s3.object.key
+        : decodeURIComponent(record.data.s3.object.key.replace(/\+/g, ' '));
   } catch {
     return { kind: 'http' };
   }

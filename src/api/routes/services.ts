@@ -290,10 +290,13 @@ async function deploy(ctx: ApiContext, body: unknown, replace: boolean, principa
   try {
     const executor = ctx.executor(record.spec.executor);
     const deployed = await executor.deploy(record.spec);
+    // Webhooks on external buckets last: a deploy that fails before leaves nothing registered there.
+    const inputWarnings = await ctx.externalInputs.deploy(record, existing);
     const warnings = [
       ...backendWarnings(json, executor.capabilities, executor.name),
       ...deployed.warnings,
       ...selfTriggerWarnings(record.spec),
+      ...inputWarnings,
     ];
     return { record, warnings: [...new Set(warnings)] };
   } catch (error) {
@@ -348,6 +351,7 @@ export function serviceRoutes(app: FastifyInstance, ctx: ApiContext): void {
     }
     ctx.registry.delete(record.name);
     await ctx.executor(record.spec.executor).undeploy(record.name);
+    await ctx.externalInputs.undeploy(record);
     // Buckets and their objects are kept: deleting a service never deletes a scientist's data.
     return reply.status(204).send();
   });

@@ -73,6 +73,7 @@ export function readEventRecords(body: unknown): ExternalObjectEvent[] {
     if (typeof record !== 'object' || record === null) continue;
     const r = record as {
       eventName?: unknown;
+      eventSource?: unknown;
       s3?: { bucket?: { name?: unknown }; object?: { key?: unknown } };
     };
     const bucket = r.s3?.bucket?.name;
@@ -83,7 +84,8 @@ export function readEventRecords(body: unknown): ExternalObjectEvent[] {
     if (!KNOWN_EVENTS.has(name)) continue;
     let key: string;
     try {
-      key = queryUnescape(rawKey);
+      // S3 and MinIO URL-encode the key; Ceph RGW sends it as it is.
+      key = r.eventSource === 'ceph:s3' ? rawKey : queryUnescape(rawKey);
     } catch {
       continue;
     }

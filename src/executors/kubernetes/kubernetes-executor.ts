@@ -181,7 +181,11 @@ class KubernetesExecutor implements Executor {
     const manifest = jobManifest({
       service: invocation.service,
       jobId: invocation.jobId,
-      event: invocation.event,
+      // An input on another provider travels in OSCAR's delegation wrapper, so the supervisor reads it there.
+      event:
+        invocation.input?.provider !== undefined && invocation.input.provider !== 'minio.default'
+          ? JSON.stringify({ storage_provider: invocation.input.provider, event: invocation.event })
+          : invocation.event,
       config: this.config,
     });
     const name = kubeName(invocation.jobId);
