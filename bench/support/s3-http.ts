@@ -1,7 +1,7 @@
 /**
  * @module bench/support/s3-http
  * A lean S3 client for the storage benchmark: SigV4-signed PUT and GET over node:http with
- * `UNSIGNED-PAYLOAD`, bodies streamed both ways. The same client talks to every server measured, so the
+ * `UNSIGNED-PAYLOAD` (or, when asked, the body's SHA-256 signed), bodies streamed both ways. The same client talks to every server measured, so the
  * client's own cost is the same on each side of the comparison.
  */
 import { createHash, type Hash } from 'node:crypto';
@@ -29,13 +29,19 @@ export interface S3Target {
 
 const agent = new Agent({ keepAlive: true, maxSockets: 8 });
 
-function signed(target: S3Target, method: string, path: string, extra: Record<string, string>) {
+function signed(
+  target: S3Target,
+  method: string,
+  path: string,
+  extra: Record<string, string>,
+  payloadHash: string = UNSIGNED_PAYLOAD,
+) {
   const url = new URL(target.endpoint);
   const amzDate = formatAmzDate(Date.now());
   const headers: Record<string, string> = {
     host: url.host,
     'x-amz-date': amzDate,
-    'x-amz-content-sha256': UNSIGNED_PAYLOAD,
+    'x-amz-content-sha256': payloadHash,
     ...extra,
   };
   const names = Object.keys(headers).sort();
@@ -45,7 +51,7 @@ function signed(target: S3Target, method: string, path: string, extra: Record<st
     path,
     query: canonicalQuery([]),
     headers: names.map((name) => [name, (headers[name] ?? '').trim()] as const),
-    payloadHash: UNSIGNED_PAYLOAD,
+    payloadHash,
   });
   const key = signingKey(target.secretKey, amzDate.slice(0, 8), target.region, 's3');
   const signature = sign(key, stringToSign(amzDate, scope, canonical));
@@ -60,9 +66,10 @@ function send(
   key: string,
   extra: Record<string, string>,
   body: Readable | null,
+  payloadHash?: string,
 ): Promise<IncomingMessage> {
   const path = key === '' ? `/${bucket}` : `/${bucket}/${awsEncode(key, true)}`;
-  const { url, headers } = signed(target, method, path, extra);
+  const { url, headers } = signed(target, method, path, extra, payloadHash);
   return new Promise((resolve, reject) => {
     const req = request({ host: url.hostname, port: url.port, method, path, headers, agent }, resolve);
     req.on('error', reject);
@@ -90,13 +97,17 @@ export async function createBucket(target: S3Target, bucket: string): Promise<vo
   reply.resume();
 }
 
-/** PUTs `length` bytes from `body`; returns the ETag without quotes. */
+/**
+ * PUTs `length` bytes from `body`; returns the ETag without quotes. Unsigned payload unless the body's
+ * SHA-256 (hex) is given, which the server then verifies as the bytes arrive.
+ */
 export async function putObject(
   target: S3Target,
   bucket: string,
   key: string,
   body: Readable,
   length: number,
+  payloadSha256?: string,
 ): Promise<string> {
   const reply = await send(
     target,
@@ -105,6 +116,7 @@ export async function putObject(
     key,
     { 'content-length': String(length), 'content-type': 'application/octet-stream' },
     body,
+    payloadSha256,
   );
   await expectOk(reply, `PUT ${key}`);
   reply.resume();

@@ -4,11 +4,12 @@
  * way, checked against the expected size as it arrives, fsynced before anyone may rename it into place.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { copyFile, link, mkdir, open, rm } from 'node:fs/promises';
+import { copyFile, link, mkdir, open, rm, type FileHandle } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { PlatformError } from '../../core/index.js';
+import type { Md5Hasher, Md5Session } from './md5-hasher.js';
 
 export interface WrittenFile {
   path: string;
@@ -27,17 +28,41 @@ function sizeMismatch(expected: number, actual: number, complete: boolean): Plat
   );
 }
 
-// Chunks arrive from a socket in tens of KiB; they are written in batches of about this size (one writev
+// Chunks arrive from a socket in tens of KiB; they are written in batches of about this size (one pwritev
 // each), so that a large body costs few system calls.
 const WRITE_BATCH_BYTES = 1024 * 1024;
+// Batches handed to the disk and not yet written, at most: the body goes on being read (and hashed) while
+// earlier batches are written, instead of the socket, the hash and the disk taking turns. Bounded, so that
+// a disk slower than the network holds back the sender (TCP backpressure) instead of filling memory.
+const MAX_WRITE_BYTES_IN_FLIGHT = 2 * WRITE_BATCH_BYTES;
 // While a large body arrives, what is written so far is flushed to the disk in the background every this
 // many bytes, so that the final fsync (which the PUT waits for) has little left to write.
 const BACKGROUND_SYNC_BYTES = 32 * 1024 * 1024;
+// Batches sent to the hashing thread and not yet hashed, at most (copies: this is memory per upload).
+const MAX_HASH_BYTES_IN_FLIGHT = 4 * WRITE_BATCH_BYTES;
+
+/** Writes all of `buffers` at `position` (positioned writes, so batches may be in flight together). */
+async function writeAllAt(handle: FileHandle, buffers: Buffer[], position: number): Promise<void> {
+  let pending = buffers;
+  let at = position;
+  while (pending.length > 0) {
+    let written = (await handle.writev(pending, at)).bytesWritten;
+    at += written;
+    // A short write: drop what went out and write the rest.
+    while (pending.length > 0 && written >= (pending[0] as Buffer).length) {
+      written -= (pending[0] as Buffer).length;
+      pending = pending.slice(1);
+    }
+    if (written > 0) pending = [(pending[0] as Buffer).subarray(written), ...pending.slice(1)];
+  }
+}
 
 export interface WriteDurableOptions {
   expectedSize?: number | undefined;
   /** Hash the bytes (MD5). @default true */
   md5?: boolean;
+  /** Where to hash them: a worker thread (the store's), or when absent on this thread. */
+  hasher?: Md5Hasher;
   /** The new file's name in `dir`. @default a random UUID */
   name?: string;
   /**
@@ -71,47 +96,79 @@ export async function writeDurableFile(
     if (!Buffer.isBuffer(body)) body.destroy();
     throw error;
   }
-  const hash = options.md5 === false ? null : createHash('md5');
+  const offThread: Md5Session | null =
+    options.md5 === false || options.hasher === undefined ? null : options.hasher.start();
+  const hash = options.md5 === false || offThread !== null ? null : createHash('md5');
+  const hashing: { done: Promise<void>; bytes: number }[] = [];
+  let hashingBytes = 0;
   let size = 0;
   const { expectedSize } = options;
   let batch: Buffer[] = [];
   let batchBytes = 0;
+  // Writes under way, oldest first, and the first failure among them (seen by the next append or the end).
+  const writes: { done: Promise<void>; bytes: number }[] = [];
+  let writesBytes = 0;
+  let writeFailure: Error | null = null;
   let unsyncedBytes = 0;
   let backgroundSync: Promise<void> | null = null;
-  const flush = async (): Promise<void> => {
-    unsyncedBytes += batchBytes;
-    let pending = batch;
+  const startSync = (): void => {
+    unsyncedBytes = 0;
+    const started = handle.datasync();
+    // A failure is seen when the final sync awaits it; until then it must not be unhandled.
+    started.catch(() => undefined);
+    backgroundSync = started.finally(() => {
+      backgroundSync = null;
+    });
+  };
+  const flush = (): void => {
+    if (batchBytes === 0) return;
+    const bytes = batchBytes;
+    if (offThread !== null) {
+      const done = offThread.update(batch, bytes);
+      // Seen when awaited (below, or at the end); until then it must not be unhandled.
+      done.catch(() => undefined);
+      hashing.push({ done, bytes });
+      hashingBytes += bytes;
+    }
+    const done = writeAllAt(handle, batch, size - batchBytes).then(
+      () => {
+        unsyncedBytes += bytes;
+        if (unsyncedBytes >= BACKGROUND_SYNC_BYTES && backgroundSync === null) startSync();
+      },
+      (error: unknown) => {
+        writeFailure ??= error instanceof Error ? error : new Error(String(error));
+      },
+    );
+    writes.push({ done, bytes });
+    writesBytes += bytes;
     batch = [];
     batchBytes = 0;
-    while (pending.length > 0) {
-      let written = (await handle.writev(pending)).bytesWritten;
-      // A short write: drop what went out and write the rest.
-      while (pending.length > 0 && written >= (pending[0] as Buffer).length) {
-        written -= (pending[0] as Buffer).length;
-        pending = pending.slice(1);
-      }
-      if (written > 0) pending = [(pending[0] as Buffer).subarray(written), ...pending.slice(1)];
-    }
-    if (unsyncedBytes >= BACKGROUND_SYNC_BYTES && backgroundSync === null) {
-      unsyncedBytes = 0;
-      const started = handle.datasync();
-      // A failure is seen when the final sync awaits it; until then it must not be unhandled.
-      started.catch(() => undefined);
-      backgroundSync = started.finally(() => {
-        backgroundSync = null;
-      });
-    }
+  };
+  const settleOldest = async (): Promise<void> => {
+    const oldest = writes.shift();
+    if (oldest === undefined) return;
+    await oldest.done;
+    writesBytes -= oldest.bytes;
   };
   const append = async (chunk: Buffer): Promise<void> => {
     if (chunk.length === 0) return;
+    if (writeFailure !== null) throw writeFailure;
     size += chunk.length;
     // Fail as soon as a body is too long rather than after storing all of it.
     if (expectedSize !== undefined && size > expectedSize) throw sizeMismatch(expectedSize, size, false);
     hash?.update(chunk);
     batch.push(chunk);
     batchBytes += chunk.length;
-    if (batchBytes >= WRITE_BATCH_BYTES) await flush();
+    if (batchBytes < WRITE_BATCH_BYTES) return;
+    flush();
+    while (writesBytes > MAX_WRITE_BYTES_IN_FLIGHT) await settleOldest();
+    while (hashingBytes > MAX_HASH_BYTES_IN_FLIGHT) {
+      const oldest = hashing.shift() as { done: Promise<void>; bytes: number };
+      await oldest.done;
+      hashingBytes -= oldest.bytes;
+    }
   };
+  let md5 = '';
   try {
     if (Buffer.isBuffer(body)) {
       await append(body);
@@ -120,12 +177,21 @@ export async function writeDurableFile(
         await append(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
       }
     }
-    await flush();
+    flush();
+    while (writes.length > 0) await settleOldest();
+    // (Set by the writes' callbacks: the compiler cannot see that it may no longer be null.)
+    const failed = writeFailure as Error | null;
+    if (failed !== null) throw failed;
+    await Promise.all(hashing.map((batch) => batch.done));
     if (expectedSize !== undefined && size !== expectedSize) throw sizeMismatch(expectedSize, size, true);
     await (backgroundSync as Promise<void> | null);
     await Promise.all([handle.sync(), options.syncDirectory ? syncDirectory(dir) : undefined]);
     await handle.close();
+    if (offThread !== null) md5 = await offThread.digest();
   } catch (error) {
+    offThread?.abort();
+    // Nothing may still write into the file once it is removed.
+    await Promise.all(writes.map((write) => write.done));
     await (backgroundSync as Promise<void> | null)?.catch(() => undefined);
     await handle.close().catch(() => undefined);
     await rm(path, { force: true });
@@ -133,7 +199,7 @@ export async function writeDurableFile(
   } finally {
     if (!Buffer.isBuffer(body)) body.off('error', ignoreUntilRead);
   }
-  return { path, size, md5: hash?.digest('hex') ?? '' };
+  return { path, size, md5: hash?.digest('hex') ?? md5 };
 }
 
 /** Makes a directory's entries (a rename into it, a new subdirectory) durable. */

@@ -42,6 +42,7 @@ import {
 } from '../storage-errors.js';
 import { checkConditions } from '../conditions.js';
 import { linkOrCopy, syncDirectory, writeDurableFile } from './durable-file.js';
+import { Md5Hasher } from './md5-hasher.js';
 import { collectOrphans, TMP_DIR_NAME, type OrphanReport } from './orphan-collector.js';
 import { ObjectTable, type StoredObject } from './object-table.js';
 
@@ -94,6 +95,8 @@ export class FsObjectStore implements ObjectStore {
   private readonly clock: Clock;
   private readonly inFlight = new Set<Promise<unknown>>();
   private closed = false;
+  /** MD5s of PUT bodies (their ETags) on a worker thread, beside the socket and the disk. */
+  private readonly hasher = new Md5Hasher();
 
   constructor(options: FsObjectStoreOptions) {
     this.db = options.db;
@@ -229,6 +232,7 @@ export class FsObjectStore implements ObjectStore {
         syncDirectory: true,
         expectedSize: options.expectedSize,
         md5: options.etag === undefined || options.expectedMd5 !== undefined,
+        hasher: this.hasher,
       });
       ({ md5, size } = written);
       if (options.expectedMd5 !== undefined && options.expectedMd5.toLowerCase() !== md5) {
@@ -423,6 +427,7 @@ export class FsObjectStore implements ObjectStore {
   async close(): Promise<void> {
     this.closed = true;
     await Promise.allSettled([...this.inFlight]);
+    await this.hasher.close();
   }
 
   private lookup(bucket: string, key: string): StoredObject {
