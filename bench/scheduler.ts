@@ -11,8 +11,11 @@
  *    transaction for reference; over HTTP on loopback against the real server in its own process, from a
  *    load generator in a third process (64 keep-alive connections), for the JSON and the legacy protocol,
  *    beside GET /health on the same server: what its HTTP stack alone reaches on this machine now.
- *    Each is run several times and the median reported, with the load average (the machine is shared).
+ *    Each is run several times and the median reported, with the load average (the machine is shared),
+ *    and the CPU time the scheduler's process (the server, for HTTP) spent per report: unlike a rate, it
+ *    hardly depends on how many other processes share the cores, and 10^6 / it is what one core sustains.
  */
+import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -246,6 +249,8 @@ async function httpReports(mode: 'json' | 'legacy' | 'health', seconds: number):
       if (!response.ok) throw new Error(`start: ${response.status} ${await response.text()}`);
     }
     const load1 = loadavg()[0] ?? 0;
+    const pid = server.child.pid ?? 0;
+    const cpuBefore = processCpuMicros(pid);
     const result = await generateLoad({
       host: '127.0.0.1',
       port: server.port,
@@ -258,7 +263,7 @@ async function httpReports(mode: 'json' | 'legacy' | 'health', seconds: number):
     if (result.errors > 0) throw new Error(`${result.errors} failed requests: ${String(result.firstError)}`);
     return {
       reportsPerSec: result.requests / result.seconds,
-      cpuMicrosPerReport: null,
+      cpuMicrosPerReport: (processCpuMicros(pid) - cpuBefore) / Math.max(1, result.requests),
       commits: null,
       load1,
       p50Ms: result.p50Ms,
@@ -267,6 +272,14 @@ async function httpReports(mode: 'json' | 'legacy' | 'health', seconds: number):
   } finally {
     await server.cleanup();
   }
+}
+
+/** CPU time (user + system) a process has used so far, from /proc (clock ticks of 10 ms). */
+function processCpuMicros(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  // After the command name: state is field 3, utime 14 and stime 15 (1-based, counted from pid).
+  const ticks = Number(fields[11] ?? 0) + Number(fields[12] ?? 0);
+  return (ticks * 1_000_000) / 100;
 }
 
 async function repeat<T extends Rate>(runs: number, measure: (run: number) => Promise<T> | T): Promise<T[]> {

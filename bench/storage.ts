@@ -226,6 +226,23 @@ async function measure(sides: Side[], sizeBytes: number, count: number, aggregat
   }
 }
 
+/**
+ * MD5 of the bytes alone, on this thread, in memory: the most a server that answers a PUT with its MD5 ETag
+ * (S3's contract for a single PUT; both servers here do) can reach on this machine now, whatever its disk.
+ */
+function md5Rate(sizeBytes: number, count: number): number {
+  const seconds: number[] = [];
+  const chunk = pattern.subarray(0, CHUNK);
+  for (let i = 0; i < count; i++) {
+    const started = performance.now();
+    const hash = createHash('md5');
+    for (let offset = 0; offset < sizeBytes; offset += CHUNK) hash.update(chunk);
+    hash.digest();
+    seconds.push((performance.now() - started) / 1000);
+  }
+  return mbps(sizeBytes, median(seconds));
+}
+
 /** Nubes with a signed payload: the client hashed the body beforehand, the server verifies it on the way. */
 async function measureSignedPut(target: S3Target, sizeBytes: number, count: number): Promise<void> {
   const sha256 = createHash('sha256');
@@ -272,6 +289,7 @@ try {
   console.log('256 MiB objects...');
   await measure(sides, 256 * MiB, LARGE_REPEATS, 'median');
   await measureSignedPut(nubes, 256 * MiB, LARGE_REPEATS);
+  const md5Ceiling = md5Rate(256 * MiB, LARGE_REPEATS);
   const after256 = highWaterMiB(serverPid);
   const s3rverPeak = highWaterMiB(s3rver.child.pid ?? 0);
   await rm(join(root, 's3rver'), { recursive: true, force: true });
@@ -338,6 +356,9 @@ try {
         `${peer && ours ? `${(ours / peer).toFixed(1)}x` : '—'} |`,
     );
   }
+  console.log(
+    `\nMD5 alone (one thread, in memory, 256 MiB, median): ${md5Ceiling.toFixed(0)} MB/s: the ceiling of a PUT answered with its MD5 ETag here`,
+  );
   console.log('\n| server memory | MiB |');
   console.log('|---|---|');
   for (const [name, value] of Object.entries(memory)) console.log(`| ${name} | ${value.toFixed(0)} |`);
@@ -370,6 +391,7 @@ try {
         client: 'SigV4 with UNSIGNED-PAYLOAD (one row: signed payload, SHA-256 verified by the server)',
         repeats: { smallObjects: SMALL_COUNT, largeObjects: LARGE_REPEATS, interleaved: true },
         loadAverage: { before: loadBefore, after: loadAfter },
+        md5CeilingMBps: md5Ceiling,
         rows,
         memory,
         targets,

@@ -148,6 +148,13 @@ export interface GetResult {
   body: Readable;
   /** The range served, when one was asked for. */
   range: ByteRange | null;
+  /**
+   * Present when the bytes are a local file (the embedded store): reads them straight into the caller's
+   * buffer, so that a server can send a large object through a few buffers it reuses instead of one new
+   * buffer per chunk (which, hundreds of MB/s of them, keeps the garbage collector busy). A caller that
+   * reads this way destroys `body` when done (it holds the file open).
+   */
+  readAt?: (buffer: Buffer, length: number, position: number) => Promise<number>;
 }
 
 /**

@@ -4,7 +4,7 @@
  * size of an object.
  */
 import { pipeline } from 'node:stream/promises';
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { ByteRange, ObjectConditions, ObjectInfo } from '../../storage/index.js';
 import {
   conditionsFrom,
@@ -126,13 +126,56 @@ export async function getObject(context: S3Context): Promise<void> {
   const { res } = context;
   res.writeHead(range === null ? 200 : 206, replyHeaders(context, result.info, result.range));
   try {
-    await pipeline(result.body, res);
+    if (result.readAt === undefined) {
+      await pipeline(result.body, res);
+    } else {
+      const first = result.range?.start ?? 0;
+      const end = result.range === null ? result.info.size : result.range.end + 1;
+      await sendFileBytes(res, result.readAt, first, end);
+      result.body.destroy();
+    }
   } catch (error) {
     // The client went away or the file failed mid-reply: the status is sent, so the connection is cut.
     result.body.destroy();
     res.destroy();
     context.logger.debug({ err: error, bucket, key }, 'GetObject reply interrupted');
   }
+}
+
+// Two buffers of this size take turns: one is read from the file while the other goes out on the socket.
+const SEND_BUFFER_BYTES = 1024 * 1024;
+
+/**
+ * Sends bytes [start, end) of a local file through two reused buffers: the next chunk is read while the
+ * previous one is written, and a buffer is read into again only once the socket has taken all of it. No
+ * buffer is allocated per chunk, so serving a large object creates no garbage.
+ */
+async function sendFileBytes(
+  res: ServerResponse,
+  readAt: (buffer: Buffer, length: number, position: number) => Promise<number>,
+  start: number,
+  end: number,
+): Promise<void> {
+  const buffers = [Buffer.allocUnsafeSlow(SEND_BUFFER_BYTES), Buffer.allocUnsafeSlow(SEND_BUFFER_BYTES)];
+  const closed = new Promise<never>((_, reject) => {
+    res.once('close', () => reject(new Error('the connection closed before the reply ended')));
+  });
+  closed.catch(() => undefined);
+  let sending: Promise<void> | null = null;
+  let position = start;
+  for (let turn = 0; position < end; turn++) {
+    const buffer = buffers[turn % 2] as Buffer;
+    const read = await readAt(buffer, Math.min(SEND_BUFFER_BYTES, end - position), position);
+    if (read === 0) throw new Error(`the object's file ended at byte ${position}, before ${end}`);
+    position += read;
+    // The other buffer's write must be done before this one is handed out (and that one read into again).
+    await Promise.race([sending, closed]);
+    sending = new Promise<void>((resolve, reject) => {
+      res.write(buffer.subarray(0, read), (error) => (error ? reject(error) : resolve()));
+    });
+  }
+  await Promise.race([sending, closed]);
+  await Promise.race([new Promise<void>((resolve) => res.end(resolve)), closed]);
 }
 
 function hasPreconditions(context: S3Context): boolean {

@@ -356,7 +356,13 @@ export class FsObjectStore implements ObjectStore {
         highWaterMark: READ_CHUNK_BYTES,
         ...(served === null ? {} : { start: served.start, end: served.end }),
       });
-      return { info: publicInfo(object), body, range: served };
+      return {
+        info: publicInfo(object),
+        body,
+        range: served,
+        readAt: async (buffer, length, position) =>
+          (await handle.read(buffer, 0, length, position)).bytesRead,
+      };
     }
   }
 
