@@ -7,6 +7,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { cp, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
@@ -157,4 +159,50 @@ test('SIGKILL at a random point of a multipart upload: acknowledged parts surviv
   assert.equal(jobs.size, 1, 'one job for the one completed upload');
   assertRunsWithinPolicy(jobs.values(), await receiptsByBase(again, 'mpart', 'receipts/'), () => 'big');
   await assertNoOrphans(server, again, ['mpart']);
+});
+
+test('a CompleteMultipartUpload repeated after its parts outlived the completion stores nothing twice; a restart collects such parts', async () => {
+  if (server.child.exitCode !== null || server.child.signalCode !== null) await server.restart();
+  const s3 = await s3For(server);
+  const key = 'in/twice.txt';
+  const created = await s3.send(new CreateMultipartUploadCommand({ Bucket: 'mpart', Key: key }));
+  const uploadId = created.UploadId ?? '';
+  const part = await s3.send(
+    new UploadPartCommand({
+      Bucket: 'mpart',
+      Key: key,
+      UploadId: uploadId,
+      PartNumber: 1,
+      Body: 'only part\n',
+    }),
+  );
+  const complete = () =>
+    s3.send(
+      new CompleteMultipartUploadCommand({
+        Bucket: 'mpart',
+        Key: key,
+        UploadId: uploadId,
+        MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag ?? '' }] },
+      }),
+    );
+  // What a server killed between storing the object and removing the parts leaves: the parts, still there.
+  const staged = join(server.dataDir, 'multipart', uploadId);
+  const kept = join(server.dataDir, `kept-${uploadId}`);
+  await cp(staged, kept, { recursive: true });
+  const first = await complete();
+  await cp(kept, staged, { recursive: true });
+  const again = await complete();
+  assert.equal(again.ETag, first.ETag, 'the repeated completion answers as the first did');
+
+  const jobs = await settledJobs(server, ['mpart']);
+  const forKey = [...jobs.values()].filter((job) => job.input === `mpart/${key}`);
+  assert.equal(forKey.length, 1, 'the object was stored (and triggered its service) once');
+  assert.deepEqual(await readdir(join(server.dataDir, 'multipart')), [], 'the parts went with the repeat');
+
+  // The same leftover found at start-up is collected.
+  await cp(kept, staged, { recursive: true });
+  await killHard(server);
+  await server.restart();
+  assert.deepEqual(await readdir(join(server.dataDir, 'multipart')), [], 'collected at start');
+  await rm(kept, { recursive: true, force: true });
 });
