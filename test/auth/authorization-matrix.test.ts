@@ -410,6 +410,22 @@ const ROWS: Row[] = [
     path: async () => `/system/storage/owned-bkt/uploads/${await newUpload(false)}`,
     expect: [401, 204, 403, 204, 403],
   },
+  // External storage notifications: the service's webhook token for that provider, not platform credentials.
+  {
+    method: 'GET',
+    route: '/system/services/:name/storage-webhooks',
+    path: same('/system/services/owned/storage-webhooks'),
+    // The URLs carry the webhook tokens: for those who may change the service.
+    expect: [401, 200, 403, 200, 403],
+  },
+  {
+    method: 'POST',
+    route: '/system/storage-events/:service/:provider',
+    path: same('/system/storage-events/owned/minio.external'),
+    body: () => ({ Records: [] }),
+    // No platform credential is a webhook token (and this service has no external input).
+    expect: [401, 401, 401, 401, 401],
+  },
   // Operators' endpoints.
   { method: 'GET', route: '/metrics', path: same('/metrics'), expect: [401, 403, 403, 200, 403] },
   { method: 'GET', route: '/openapi.json', path: same('/openapi.json'), expect: [401, 403, 403, 200, 403] },
