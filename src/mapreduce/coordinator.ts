@@ -150,6 +150,9 @@ export async function runJob(
 
     pool = new WorkerPool(workers, {
       maxOldGenerationSizeMb: Math.max(64, Math.floor(spec.memoryBytes / MIB)),
+      // Map functions allocate a string per token: a young generation this size lets most of them die
+      // young (cheap to collect) instead of being promoted and marked again and again.
+      maxYoungGenerationSizeMb: 64,
     });
     const activePool = pool;
     const runPool = async (
@@ -294,6 +297,7 @@ export async function runJob(
                 type: 'reduce',
                 taskId,
                 mode: { kind: 'module', path: modules.reducer },
+                combine: { mapperPath: modules.mapper, combinerPath: modules.combiner },
                 runs,
                 spillDir: taskDir,
                 budgetBytes,
@@ -310,6 +314,7 @@ export async function runJob(
                 type: 'reduce',
                 taskId,
                 mode: { kind: 'lines' },
+                combine: { mapperPath: null, combinerPath: null },
                 runs,
                 spillDir: taskDir,
                 budgetBytes,

@@ -6,14 +6,16 @@
  * prints goes to the task's log file, never to the server's output.
  */
 import { Console } from 'node:console';
-import { appendFileSync, closeSync, fstatSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { parentPort } from 'node:worker_threads';
-import { MapCollector, keyText, type Combine, type Emit } from './map-collector.js';
-import { RawValue } from './record-codec.js';
+import { KeyGroups, compareKeys, keyText, valuesOf, type Combine, type Emit } from './key-groups.js';
+import { MapCollector } from './map-collector.js';
+import { FileRecordReader, RawValue } from './record-codec.js';
 import { mergeLineFiles, sortLineFile } from './line-sort.js';
-import { RunMerger, spillToFanIn } from './run-merge.js';
+import { RunFileWriter, RunMerger, spillToFanIn } from './run-merge.js';
 import type {
   LinesTaskMessage,
   MapTaskMessage,
@@ -32,6 +34,8 @@ interface UserModule {
 }
 
 const modules = new Map<string, UserModule>();
+/** Bytes of whole lines handed to one call of a JS `map`. */
+const MAP_BLOCK_BYTES = 8 * 1024 * 1024;
 
 async function load(path: string): Promise<UserModule> {
   let loaded = modules.get(path);
@@ -101,28 +105,44 @@ function ingestPairs(chunk: Buffer, emit: Emit): void {
   }
 }
 
+/** The combiner: the combiner module's `combine` (or `reduce`), else the mapper module's `combine`. */
+async function loadCombine(mapperPath: string | null, combinerPath: string | null): Promise<Combine | null> {
+  if (combinerPath !== null) {
+    const module = await load(combinerPath);
+    return module.combine ?? fn<Combine>(module, 'reduce', 'the combiner');
+  }
+  if (mapperPath === null) return null;
+  const module = await load(mapperPath);
+  return typeof module.combine === 'function' ? module.combine : null;
+}
+
 async function runMap(task: MapTaskMessage): Promise<TaskReply> {
   let map: MapFunction = ingestPairs;
-  let combine: Combine | null = null;
-  if (task.map.kind === 'module') {
-    const module = await load(task.map.path);
-    map = fn<MapFunction>(module, 'map', 'the mapper');
-    // A mapper module may bring its own combiner.
-    if (typeof module.combine === 'function') combine = module.combine;
-  }
-  if (task.combinerPath !== null) {
-    const module = await load(task.combinerPath);
-    combine = module.combine ?? fn<Combine>(module, 'reduce', 'the combiner');
-  }
+  const mapperPath = task.map.kind === 'module' ? task.map.path : null;
+  if (mapperPath !== null) map = fn<MapFunction>(await load(mapperPath), 'map', 'the mapper');
   const collector = new MapCollector({
     reducers: task.reducers,
-    combine,
+    combine: await loadCombine(mapperPath, task.combinerPath),
     budgetBytes: task.budgetBytes,
-    spillDir: task.spillDir,
   });
   const chunk = readChunk(task.input);
-  const result = map(chunk, collector.emit);
-  if (result instanceof Promise) await result;
+  // The map function sees the split in blocks of whole lines: short-lived strings and arrays stay in the
+  // young generation, where collecting them is cheap.
+  let start = 0;
+  while (start < chunk.length) {
+    let end = Math.min(chunk.length, start + MAP_BLOCK_BYTES);
+    if (end < chunk.length) {
+      const newline = chunk.lastIndexOf(0x0a, end - 1);
+      if (newline >= start) end = newline + 1;
+      else {
+        const next = chunk.indexOf(0x0a, end);
+        end = next < 0 ? chunk.length : next + 1;
+      }
+    }
+    const result = map(chunk.subarray(start, end), collector.emit);
+    if (result instanceof Promise) await result;
+    start = end;
+  }
   const { partitions, records } = collector.finish();
   // Each partition gets its own ArrayBuffer (small Buffers share a pool, which must not be transferred).
   const owned = partitions.map((partition) => new Uint8Array(partition));
@@ -138,11 +158,13 @@ export function formatValue(value: unknown): string {
   return JSON.stringify(value) ?? 'null';
 }
 
+/** Output lines `key\tvalue`, written through one growing buffer. */
 class LineOutput {
   private readonly fd: number;
-  private parts: Buffer[] = [];
-  private pending = 0;
-  private previousKey: Buffer | null = null;
+  private buffer = Buffer.allocUnsafe(1024 * 1024);
+  private length = 0;
+  private previousKey: string | null = null;
+  private written = 0;
   records = 0;
   /** Whether every key written so far came in order. */
   sorted = true;
@@ -151,59 +173,117 @@ class LineOutput {
     this.fd = openSync(path, 'w');
   }
 
-  line(key: Buffer | string, value: unknown): void {
-    const keyBytes = typeof key === 'string' ? Buffer.from(key, 'utf8') : key;
-    if (this.sorted && this.previousKey !== null && Buffer.compare(this.previousKey, keyBytes) > 0)
+  private ensure(bytes: number): void {
+    if (this.length + bytes <= this.buffer.length) return;
+    this.flush();
+    if (bytes > this.buffer.length) this.buffer = Buffer.allocUnsafe(bytes);
+  }
+
+  line(key: string, value: unknown): void {
+    if (this.sorted && this.previousKey !== null && compareKeys(this.previousKey, key) > 0)
       this.sorted = false;
-    this.previousKey = keyBytes;
-    const valueBytes = value instanceof RawValue ? value.bytes : Buffer.from(formatValue(value), 'utf8');
-    this.parts.push(keyBytes, TAB, valueBytes, NEWLINE);
-    this.pending += keyBytes.length + valueBytes.length + 2;
+    this.previousKey = key;
     this.records++;
-    if (this.pending > 256 * 1024) this.flush();
+    if (value instanceof RawValue) {
+      this.ensure(key.length * 3 + value.bytes.length + 2);
+      this.length += this.buffer.write(key, this.length, 'utf8');
+      this.buffer[this.length++] = 0x09;
+      this.length += value.bytes.copy(this.buffer, this.length);
+    } else {
+      const text = formatValue(value);
+      this.ensure((key.length + text.length) * 3 + 2);
+      this.length += this.buffer.write(key, this.length, 'utf8');
+      this.buffer[this.length++] = 0x09;
+      this.length += this.buffer.write(text, this.length, 'utf8');
+    }
+    this.buffer[this.length++] = 0x0a;
   }
 
   private flush(): void {
-    if (this.pending === 0) return;
-    writeSync(this.fd, Buffer.concat(this.parts, this.pending));
-    this.parts = [];
-    this.pending = 0;
+    if (this.length === 0) return;
+    writeSync(this.fd, this.buffer, 0, this.length);
+    this.written += this.length;
+    this.length = 0;
   }
 
+  /** Flushes and closes; returns the bytes written. */
   close(): number {
     this.flush();
-    const size = fstatSync(this.fd).size;
     closeSync(this.fd);
-    return size;
+    return this.written;
   }
 }
-const TAB = Buffer.from('\t');
-const NEWLINE = Buffer.from('\n');
 
+/**
+ * A reduce task: every record of its partition gathered by key in a hash map (combined as they pile up,
+ * when there is a combiner), then each distinct key, in order, given to the reducer (or written as the
+ * sorted lines a process reducer reads). Beyond the memory budget, the groups are spilled as sorted runs
+ * and merged at the end: memory stays bounded whatever the partition's size.
+ */
 async function runReduce(task: ReduceTaskMessage): Promise<TaskReply> {
   const reduce =
     task.mode.kind === 'module' ? fn<Combine>(await load(task.mode.path), 'reduce', 'the reducer') : null;
-  const { runs, spills } = spillToFanIn(task.runs, task.spillDir);
-  const merger = new RunMerger(runs);
+  const combine =
+    reduce === null ? null : await loadCombine(task.combine.mapperPath, task.combine.combinerPath);
+  const groups = new KeyGroups(combine);
+  const spills: string[] = [];
+  const spill = () => {
+    const writer = new RunFileWriter(join(task.spillDir, `reduce-spill-${spills.length}`));
+    try {
+      for (const key of groups.sortedKeys())
+        for (const value of valuesOf(groups.get(key))) writer.writeString(key, value);
+    } finally {
+      writer.close();
+    }
+    spills.push(writer.path);
+    groups.clear();
+  };
+  for (const run of task.runs) {
+    const reader = new FileRecordReader(run, 256 * 1024);
+    try {
+      while (reader.nextString()) {
+        groups.add(reader.keyString, reader.value);
+        if (groups.estimatedBytes > task.budgetBytes) {
+          groups.combineAll();
+          if (groups.estimatedBytes > task.budgetBytes / 2) spill();
+        }
+      }
+    } finally {
+      reader.close();
+    }
+  }
   const output = new LineOutput(task.outPath);
+  const emit: Emit = (key, value) => output.line(keyText(key), value);
+  const give = async (key: string, values: Iterable<unknown>) => {
+    if (reduce === null) {
+      for (const value of values) output.line(key, value);
+      return;
+    }
+    const result = reduce(key, values, emit) as unknown;
+    if (result instanceof Promise) await result;
+  };
   let bytes = 0;
   try {
-    if (reduce === null) {
-      while (merger.peekKey() !== null) {
-        const { key, value } = merger.take();
-        output.line(key, value);
+    if (spills.length === 0) {
+      for (const key of groups.sortedKeys()) {
+        const values = valuesOf(groups.get(key));
+        // A combiner may have emitted nothing for a key.
+        if (values.length > 0) await give(key, values);
       }
+      groups.clear();
     } else {
-      const emit: Emit = (key, value) => output.line(keyText(key), value);
-      for (const { key, values } of merger.groups()) {
-        const result = reduce(key.toString('utf8'), values, emit) as unknown;
-        if (result instanceof Promise) await result;
+      spill();
+      const { runs, spills: passes } = spillToFanIn(spills, task.spillDir);
+      const merger = new RunMerger(runs);
+      try {
+        for (const { key, values } of merger.groups()) await give(key.toString('utf8'), values);
+      } finally {
+        merger.close();
+        for (const path of [...spills, ...passes]) rmSync(path, { force: true });
       }
     }
   } finally {
-    merger.close();
     bytes = output.close();
-    for (const spill of spills) rmSync(spill, { force: true });
   }
   // A reducer may emit other keys than the one it was given, in any order.
   if (!output.sorted) sortLineFile(task.outPath, task.spillDir, task.budgetBytes);

@@ -20,3 +20,22 @@ export function partitionOf(key: Buffer, reducers: number): number {
   hash ^= hash >>> 16;
   return (hash >>> 0) % reducers;
 }
+
+/**
+ * The reducer of a key given as a string: the same hash over its UTF-16 code units, so that map tasks
+ * never encode a key just to place it. Every map task uses this one, so a key always meets its values.
+ */
+export function partitionOfString(key: string, reducers: number): number {
+  if (reducers <= 1) return 0;
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < key.length; i++) {
+    hash ^= key.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  hash ^= hash >>> 16;
+  hash = Math.imul(hash, 0x85ebca6b);
+  hash ^= hash >>> 13;
+  hash = Math.imul(hash, 0xc2b2ae35);
+  hash ^= hash >>> 16;
+  return (hash >>> 0) % reducers;
+}

@@ -48,6 +48,21 @@ export class RecordWriter {
     this.buffer.writeUInt32LE(key.length, this.length);
     key.copy(this.buffer, this.length + 4);
     this.length += 4 + key.length;
+    this.writeValue(value);
+  }
+
+  /** Appends one record with a string key, encoded straight into the buffer (no Buffer per key). */
+  writeString(key: string, value: unknown): void {
+    this.records++;
+    // A UTF-16 code unit is at most 3 UTF-8 bytes.
+    this.ensure(4 + key.length * 3 + 1 + 8);
+    const keyBytes = this.buffer.write(key, this.length + 4, 'utf8');
+    this.buffer.writeUInt32LE(keyBytes, this.length);
+    this.length += 4 + keyBytes;
+    this.writeValue(value);
+  }
+
+  private writeValue(value: unknown): void {
     if (typeof value === 'number') {
       this.buffer[this.length] = TAG_NUMBER;
       this.buffer.writeDoubleLE(value, this.length + 1);
@@ -165,6 +180,42 @@ export class FileRecordReader {
     if (read === 0) this.eof = true;
     this.end += read;
     return read > 0;
+  }
+
+  /** The current record's key as a string, after `nextString()`. */
+  keyString = '';
+
+  /** Moves to the next record, decoding its key as a string (no Buffer copy); false at the end. */
+  nextString(): boolean {
+    for (;;) {
+      const buffer = this.buffer;
+      const start = this.start;
+      const available = this.end - start;
+      if (available >= 4) {
+        const keyLength = buffer.readUInt32LE(start);
+        const valueAt = start + 4 + keyLength;
+        if (available >= 4 + keyLength + 9 && buffer[valueAt] === TAG_NUMBER) {
+          // The common case (counts, sums), decoded inline.
+          this.keyString = buffer.toString('utf8', start + 4, valueAt);
+          this.value = buffer.readDoubleLE(valueAt + 1);
+          this.start = valueAt + 9;
+          return true;
+        }
+        if (available > 4 + keyLength) {
+          const decoded = decodeValue(buffer.subarray(0, this.end), valueAt);
+          if (decoded !== null) {
+            this.keyString = buffer.toString('utf8', start + 4, valueAt);
+            this.value = decoded.value;
+            this.start = decoded.next;
+            return true;
+          }
+        }
+      }
+      if (!this.fill()) {
+        if (this.end > this.start) throw new Error(`corrupt intermediate file ${this.path}: truncated`);
+        return false;
+      }
+    }
   }
 
   /** Moves to the next record; false at the end of the file. */

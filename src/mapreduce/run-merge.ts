@@ -136,6 +136,12 @@ export class RunFileWriter {
     if (this.writer.byteLength >= 192 * 1024) this.flush();
   }
 
+  writeString(key: string, value: unknown): void {
+    this.writer.writeString(key, value);
+    this.records++;
+    if (this.writer.byteLength >= 192 * 1024) this.flush();
+  }
+
   private flush(): void {
     const bytes = this.writer.bytes();
     writeSync(this.fd, bytes);

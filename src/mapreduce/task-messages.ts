@@ -38,6 +38,8 @@ export interface ReduceTaskMessage {
   type: 'reduce';
   taskId: string;
   mode: ReduceMode;
+  /** Where the combiner applied while values are gathered comes from (as for map tasks). */
+  combine: { mapperPath: string | null; combinerPath: string | null };
   runs: string[];
   spillDir: string;
   /** Bytes of lines sorted in memory when a reducer's output must be sorted. */

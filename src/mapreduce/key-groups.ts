@@ -1,0 +1,156 @@
+/**
+ * @module mapreduce/key-groups
+ * Hash aggregation of key/value pairs, the heart of both map and reduce tasks: values grouped by key in
+ * one Map, a key's values combined (when there is a combiner) as soon as a few of them pile up, so that a
+ * frequent key costs one small array rather than millions of entries. Nothing is sorted or encoded per
+ * pair: map tasks encode each distinct key once at the end, reduce tasks sort the distinct keys once.
+ */
+
+/** `emit(key, value)` as user functions see it. */
+export type Emit = (key: unknown, value: unknown) => void;
+/** A combiner or reducer: called once per key with all of its values. */
+export type Combine = (key: string, values: Iterable<unknown>, emit: Emit) => void;
+
+/** Several values buffered for one key (a plain array could be a user's value). */
+export class Values {
+  constructor(public items: unknown[]) {}
+}
+
+/** Rough heap cost of buffered entries, to decide when to combine or spill. */
+const ENTRY_BYTES = 80;
+const VALUE_BYTES = 16;
+/** Values of one key that trigger its combiner. */
+const EAGER_COMBINE_AT = 64;
+
+/** Converts an emitted key to the string it is grouped and sorted by. */
+export function keyText(key: unknown): string {
+  if (typeof key === 'string') return key;
+  if (typeof key === 'number' || typeof key === 'bigint' || typeof key === 'boolean') return String(key);
+  throw new TypeError(`emit(key, value): the key must be a string or a number, got ${typeof key}`);
+}
+
+export class KeyGroups {
+  private map = new Map<string, unknown>();
+  /** Keys whose combiner gave back as many values as it got: not combined eagerly again. */
+  private readonly unshrinkable = new Set<string>();
+  /** Estimated heap bytes of what is buffered. */
+  estimatedBytes = 0;
+  // The combiner's output for the key being combined, collected without a closure per call.
+  private combining = '';
+  private combined: unknown[] = [];
+  private strays: [string, unknown][] = [];
+  private readonly collect: Emit = (key, value) => {
+    const text = typeof key === 'string' ? key : keyText(key);
+    if (text === this.combining) this.combined.push(value);
+    else this.strays.push([text, value]);
+  };
+
+  constructor(private readonly combine: Combine | null) {}
+
+  get size(): number {
+    return this.map.size;
+  }
+
+  /** Adds one pair (the hot path: one Map lookup for a key already seen, nothing allocated). */
+  add(key: string, value: unknown): void {
+    const map = this.map;
+    const existing = map.get(key);
+    if (existing instanceof Values) {
+      const items = existing.items;
+      items.push(value);
+      this.estimatedBytes += VALUE_BYTES;
+      if (items.length >= EAGER_COMBINE_AT && this.combine !== null && !this.unshrinkable.has(key))
+        this.combineValues(key, existing);
+    } else if (existing === undefined) {
+      // An emitted `undefined` is kept in a Values, so that undefined here always means a new key.
+      map.set(key, value === undefined ? new Values([value]) : value);
+      this.estimatedBytes += ENTRY_BYTES + 2 * key.length;
+    } else {
+      map.set(key, new Values([existing, value]));
+      this.estimatedBytes += VALUE_BYTES * 3;
+    }
+  }
+
+  /** Replaces a key's values, in place, by what the combiner makes of them. */
+  private combineValues(key: string, entry: Values): void {
+    const items = entry.items;
+    this.combining = key;
+    this.combined = [];
+    (this.combine as Combine)(key, items, this.collect);
+    this.combining = '';
+    const back = this.combined;
+    this.estimatedBytes += VALUE_BYTES * (back.length - items.length);
+    if (back.length >= items.length) this.unshrinkable.add(key);
+    // The Values entry stays in the Map (no delete and set: a Map full of deleted entries rehashes).
+    entry.items = back;
+    if (this.strays.length > 0) {
+      const strays = this.strays;
+      this.strays = [];
+      for (const [k, v] of strays) this.add(k, v);
+    }
+  }
+
+  /** Applies the combiner to every key holding several values. */
+  combineAll(): void {
+    if (this.combine === null) return;
+    for (const [key, entry] of [...this.map]) {
+      if (entry instanceof Values && entry.items.length > 1) this.combineValues(key, entry);
+    }
+  }
+
+  /** The groups: each key with its one value or its Values. */
+  entries(): IterableIterator<[string, unknown]> {
+    return this.map.entries();
+  }
+
+  get(key: string): unknown {
+    return this.map.get(key);
+  }
+
+  /** The distinct keys in code-point order (the byte order of their UTF-8). */
+  sortedKeys(): string[] {
+    return sortKeys([...this.map.keys()]);
+  }
+
+  clear(): void {
+    this.map = new Map();
+    this.unshrinkable.clear();
+    this.estimatedBytes = 0;
+  }
+}
+
+/** A group's values as a list. */
+export function valuesOf(entry: unknown): unknown[] {
+  return entry instanceof Values ? entry.items : [entry];
+}
+
+/** UTF-16 order differs from code-point order only where surrogates meet U+E000..U+FFFF. */
+const NEEDS_CODE_POINT_ORDER = /[\uD800-\uFFFF]/;
+
+function compareCodePoints(a: string, b: string): number {
+  const length = Math.min(a.length, b.length);
+  for (let i = 0; i < length; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (x >= 0xd800 && y >= 0xd800) {
+      // Surrogates (astral characters) sort after U+E000..U+FFFF in code-point order.
+      const rank = (c: number) => (c >= 0xe000 ? c - 0x800 : c + 0x2000);
+      return rank(x) - rank(y);
+    }
+    return x - y;
+  }
+  return a.length - b.length;
+}
+
+/** Code-point order of two keys (the byte order of their UTF-8). */
+export function compareKeys(a: string, b: string): number {
+  if (NEEDS_CODE_POINT_ORDER.test(a) || NEEDS_CODE_POINT_ORDER.test(b)) return compareCodePoints(a, b);
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Sorts keys in code-point order, which is the byte order of their UTF-8 (`LC_ALL=C sort`). */
+export function sortKeys(keys: string[]): string[] {
+  if (keys.some((key) => NEEDS_CODE_POINT_ORDER.test(key))) return keys.sort(compareCodePoints);
+  return keys.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
