@@ -8,7 +8,7 @@ import type { Readable } from 'node:stream';
 import type { Logger } from '../core/index.js';
 import type { ObjectStore } from '../storage/index.js';
 import type { MultipartStaging } from './multipart-staging.js';
-import type { Authenticated } from './sigv4/authenticate.js';
+import type { Authenticated, SecretResolver } from './sigv4/authenticate.js';
 import type { BucketAccess } from './bucket-access.js';
 
 export interface S3Context {
@@ -30,6 +30,17 @@ export interface S3Context {
   /** The client's address, for event records. */
   sourceIp: string;
   logger: Logger;
+  /** Looks up an access key (a form upload names its key in the form, not in a header). */
+  resolveSecret: SecretResolver;
+  /**
+   * Fails with AccessDenied unless the owner of a key checked by the operation itself (a form upload's
+   * policy) may write `key` in `bucket` (the bucket's visibility, the key's scope).
+   */
+  authorizeAs(
+    caller: { accessKeyId: string; principal: string; admin: boolean },
+    bucket: string,
+    key: string,
+  ): Promise<void>;
   /** Fails with AccessDenied unless the caller may `access` the bucket (e.g. a copy's source bucket). */
   authorize(bucket: string, access: BucketAccess): Promise<void>;
   /** The decoded, verified body (sends `100 Continue` first when the client waits for it). */

@@ -15,6 +15,8 @@ export const S3_ERRORS = {
   AuthorizationQueryParametersError: { status: 400, platform: 'UNAUTHENTICATED' },
   InvalidRequest: { status: 400, platform: 'BAD_REQUEST' },
   InvalidArgument: { status: 400, platform: 'BAD_REQUEST' },
+  InvalidPolicyDocument: { status: 400, platform: 'BAD_REQUEST' },
+  MalformedPOSTRequest: { status: 400, platform: 'BAD_REQUEST' },
   InvalidURI: { status: 400, platform: 'BAD_REQUEST' },
   InvalidDigest: { status: 400, platform: 'BAD_REQUEST' },
   BadDigest: { status: 400, platform: 'BAD_REQUEST' },

@@ -24,6 +24,7 @@ import {
   uploadPart,
 } from './operations/multipart-operations.js';
 import { deleteObject, getObject, headObject, putObject } from './operations/object-operations.js';
+import { postObject } from './operations/post-object.js';
 import type { S3Operation } from './s3-context.js';
 import { s3Failure } from './s3-errors.js';
 
@@ -70,9 +71,10 @@ function notImplemented(what: string): never {
 
 /**
  * What a route needs of its caller: a right on the addressed bucket, or (creating a bucket, listing
- * buckets) only to be authenticated.
+ * buckets) only to be authenticated; `self`: the operation authenticates the request itself (a form
+ * upload's signed policy).
  */
-export type RouteAccess = BucketAccess | 'authenticated';
+export type RouteAccess = BucketAccess | 'authenticated' | 'self';
 
 export interface S3Route {
   operation: S3Operation;
@@ -116,7 +118,9 @@ export function routeS3Request(
       case 'DELETE':
         return none ? route(deleteBucket, 'owner') : notImplemented(described);
       case 'POST':
-        return only('delete') ? route(deleteObjects, 'write') : notImplemented(described);
+        if (only('delete')) return route(deleteObjects, 'write');
+        if (none && isForm(headers)) return route(postObject, 'self');
+        return notImplemented(described);
       default:
         throw s3Failure('MethodNotAllowed', `${method} is not allowed on a bucket`);
     }
@@ -145,4 +149,9 @@ export function routeS3Request(
     default:
       throw s3Failure('MethodNotAllowed', `${method} is not allowed on an object`);
   }
+}
+
+function isForm(headers: Record<string, unknown>): boolean {
+  const type = headers['content-type'];
+  return typeof type === 'string' && type.toLowerCase().startsWith('multipart/form-data');
 }

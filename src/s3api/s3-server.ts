@@ -178,6 +178,8 @@ export function createS3Server(options: S3ServerOptions): S3Server {
         if (!scopeAllows(scope, request)) throw s3Failure('AccessDenied', 'Access Denied');
       } else if (route.access === 'authenticated') {
         if (auth.anonymous) throw s3Failure('AccessDenied', 'Access Denied');
+      } else if (route.access === 'self') {
+        // The operation checks the credentials it carries (postObject: context.authorizeAs).
       } else if (bucket !== null) {
         await authorize(bucket, route.access);
       }
@@ -196,6 +198,22 @@ export function createS3Server(options: S3ServerOptions): S3Server {
         sourceIp: clientIp(req),
         logger,
         authorize,
+        resolveSecret: options.resolveSecret,
+        authorizeAs: async (caller, name, objectKey) => {
+          const keyScope = options.scopeOf?.(caller.accessKeyId) ?? null;
+          const request = {
+            method: 'PUT',
+            bucket: name,
+            key: objectKey,
+            params: new Map<string, string>(),
+            copySource: false,
+          };
+          if (keyScope !== null && !scopeAllows(keyScope, request))
+            throw s3Failure('AccessDenied', 'Access Denied');
+          const info = await options.store.headBucket(name);
+          if (!mayAccess(info, { principal: caller.principal, admin: caller.admin }, 'write'))
+            throw s3Failure('AccessDenied', 'Access Denied');
+        },
         openBody: () => {
           if (bodyOpened) throw new Error('the request body can be opened once');
           bodyOpened = true;
