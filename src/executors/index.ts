@@ -17,6 +17,7 @@ export {
   type ExecutorName,
   type ExecutorRegistration,
 } from './registry.js';
+export { executorsFor, rolesFor, type ExecutionRoles } from './hybrid/execution-roles.js';
 export {
   createLocalExecutor,
   localExecutorConfigSchema,

@@ -8,6 +8,8 @@ import { createLogger } from '../core/index.js';
 import { runLambdaRuntime } from './lambda-runtime.js';
 import { createS3Store } from './s3-store-factory.js';
 
+// The job's log is the user's: the AWS SDK's notice about its future Node versions does not belong there.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const logger = createLogger({ name: 'supervisor', level: process.env.NUBES_LOG_LEVEL ?? 'warn' });
 const api = process.env.AWS_LAMBDA_RUNTIME_API;
 if (api === undefined || api === '') {

@@ -10,6 +10,8 @@ import { readInvocationFile } from './invocation-file.js';
 import { createS3Store } from './s3-store-factory.js';
 import { runStandalone } from './standalone.js';
 
+// The job's log is the user's: the AWS SDK's notice about its future Node versions does not belong there.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const logger = createLogger({ name: 'supervisor', level: process.env.NUBES_LOG_LEVEL ?? 'warn' });
 // A Slurm array task reads its invocation from a file (NUBES_INVOCATION_FILE) instead of stdin and env.
 const fromFile = process.env.NUBES_INVOCATION_FILE;

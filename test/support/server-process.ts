@@ -52,6 +52,8 @@ export interface StartOptions {
   dataDir?: string;
   env?: NodeJS.ProcessEnv;
   args?: string[];
+  /** The S3 endpoint's port, when the environment must name it before the start (a free one otherwise). */
+  s3Port?: number;
 }
 
 function baseEnv(): NodeJS.ProcessEnv {
@@ -64,7 +66,7 @@ function baseEnv(): NodeJS.ProcessEnv {
 export async function startServer(options: StartOptions = {}): Promise<ServerProcess> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'nubes-e2e-')));
   const port = await freePort();
-  const s3Port = await freePort();
+  const s3Port = options.s3Port ?? (await freePort());
   let child!: ChildProcess;
   let output = '';
 

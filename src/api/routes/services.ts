@@ -14,6 +14,7 @@ import {
   type ServiceSpec,
 } from '../../fdl/index.js';
 import { isEmbeddedProvider, type ServiceRecord } from '../../events/index.js';
+import { executorsFor } from '../../executors/index.js';
 import { authorize, can, ownerName, type Principal } from '../../auth/index.js';
 import type { BucketInfo } from '../../storage/object-store.js';
 import { principalOf, serviceResource } from '../auth.js';
@@ -276,11 +277,16 @@ async function deploy(ctx: ApiContext, body: unknown, replace: boolean, principa
   const owner = existing?.owner ?? ownerName(principal) ?? ctx.config.adminUser;
   const spec = toServiceSpec(json);
   await checkBuckets(ctx, principal, owner, spec);
-  if (!ctx.executorNames().includes(spec.executor)) {
-    throw new PlatformError(
-      'VALIDATION_FAILED',
-      `executor "${spec.executor}" is not available here (available: ${ctx.executorNames().join(', ')})`,
-    );
+  // A hybrid service is deployed to the executor of each of its roles (a Lambda function, a Batch job
+  // definition must exist before a job is sent there).
+  const executorNames = executorsFor(spec, ctx.config.executionRoles);
+  for (const name of executorNames) {
+    if (!ctx.executorNames().includes(name)) {
+      throw new PlatformError(
+        'VALIDATION_FAILED',
+        `executor "${name}" is not available here (available: ${ctx.executorNames().join(', ')})`,
+      );
+    }
   }
   // The buckets before the definition: a server killed in between must not come back with a service whose
   // buckets do not exist (creating a bucket twice is harmless).
@@ -288,16 +294,15 @@ async function deploy(ctx: ApiContext, body: unknown, replace: boolean, principa
   await prepareUserBuckets(ctx, { spec, json });
   const record = ctx.registry.save(json, { token: existing?.token ?? newServiceToken(), owner, replace });
   try {
-    const executor = ctx.executor(record.spec.executor);
-    const deployed = await executor.deploy(record.spec);
+    const warnings: string[] = [];
+    for (const name of executorNames) {
+      const executor = ctx.executor(name);
+      const deployed = await executor.deploy(record.spec);
+      warnings.push(...backendWarnings(json, executor.capabilities, executor.name), ...deployed.warnings);
+    }
     // Webhooks on external buckets last: a deploy that fails before leaves nothing registered there.
     const inputWarnings = await ctx.externalInputs.deploy(record, existing);
-    const warnings = [
-      ...backendWarnings(json, executor.capabilities, executor.name),
-      ...deployed.warnings,
-      ...selfTriggerWarnings(record.spec),
-      ...inputWarnings,
-    ];
+    warnings.push(...selfTriggerWarnings(record.spec), ...inputWarnings);
     return { record, warnings: [...new Set(warnings)] };
   } catch (error) {
     // Leave the previous definition (or nothing) in place: a failed deploy is no deploy.
@@ -350,7 +355,9 @@ export function serviceRoutes(app: FastifyInstance, ctx: ApiContext): void {
       ctx.dispatcher.cancel(job.id);
     }
     ctx.registry.delete(record.name);
-    await ctx.executor(record.spec.executor).undeploy(record.name);
+    for (const name of executorsFor(record.spec, ctx.config.executionRoles)) {
+      await ctx.executor(name).undeploy(record.name);
+    }
     await ctx.externalInputs.undeploy(record);
     // Buckets and their objects are kept: deleting a service never deletes a scientist's data.
     return reply.status(204).send();

@@ -28,6 +28,19 @@ export function rolesFor(service: ServiceSpec, config: ExecutionRolesConfig): Ex
 }
 
 /**
+ * Every executor a service's jobs may run on (and so must be deployed to): its own without an execution
+ * mode, the function and/or batch executor with one. Lambda functions and Batch job definitions must
+ * exist before a job is sent there.
+ */
+export function executorsFor(service: ServiceSpec, config: ExecutionRolesConfig): string[] {
+  if (service.executionMode === null) return [service.executor];
+  const roles = rolesFor(service, config);
+  if (service.executionMode === 'function') return [roles.function];
+  if (service.executionMode === 'batch') return [roles.batch];
+  return [...new Set([roles.function, roles.batch])];
+}
+
+/**
  * Why a job of `service` cannot run on an executor with `capabilities` at all (it asks for more memory
  * than the executor's limit, or for a GPU the executor has not); [] when it can.
  */

@@ -36,6 +36,11 @@ export const lambdaExecutorConfigSchema = awsConnectionSchema
      */
     entryPoint: z.array(z.string().min(1)).min(1).default(['/nubes/bin/nubes-lambda']),
     architecture: z.enum(['x86_64', 'arm64']).default('x86_64'),
+    /**
+     * The longest a job may run on Lambda here, declared in the executor's limits (Lambda's own is 900 s):
+     * hybrid execution sends jobs that run longer to the batch executor. @default 900
+     */
+    maxTimeoutSeconds: z.number().int().min(1).max(LAMBDA_LIMITS.timeoutSeconds).default(900),
     /** Function timeout of services with no `timeout` of their own. @default 900 */
     defaultTimeoutSeconds: z.number().int().min(1).max(LAMBDA_LIMITS.timeoutSeconds).default(900),
     /**

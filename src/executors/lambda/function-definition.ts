@@ -62,12 +62,18 @@ export function functionDefinition(service: ServiceSpec, config: LambdaExecutorC
   if (service.enableGpu) warnings.push('enable_gpu: Lambda has no GPU; jobs run without one');
 
   const askedSeconds = Math.ceil(service.timeoutMs / 1000);
-  let timeout = config.defaultTimeoutSeconds;
+  // The function lives a little past the job's limit so that the supervisor can stop it and report.
+  const ceiling = Math.min(
+    LAMBDA_LIMITS.timeoutSeconds,
+    config.maxTimeoutSeconds + config.timeoutThresholdSeconds,
+  );
+  let timeout = Math.min(config.defaultTimeoutSeconds, ceiling);
   if (service.timeoutMs > 0) {
-    timeout = Math.min(LAMBDA_LIMITS.timeoutSeconds, askedSeconds + config.timeoutThresholdSeconds);
-    if (askedSeconds > LAMBDA_LIMITS.timeoutSeconds) {
+    timeout = Math.min(ceiling, askedSeconds + config.timeoutThresholdSeconds);
+    if (askedSeconds > config.maxTimeoutSeconds) {
       warnings.push(
-        `timeout: ${askedSeconds} s is over Lambda's ${LAMBDA_LIMITS.timeoutSeconds} s; jobs are stopped then`,
+        `timeout: ${askedSeconds} s is over the ${config.maxTimeoutSeconds} s a job may run on Lambda; jobs are stopped then ` +
+          '(or go on to the batch executor with execution_mode function-batch)',
       );
     }
   }

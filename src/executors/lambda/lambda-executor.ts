@@ -103,7 +103,7 @@ export class LambdaExecutor implements Executor {
       maxConcurrency: config.maxConcurrentInvocations,
       // What one job may ask of Lambda: hybrid execution sends bigger ones to the batch executor.
       limits: {
-        timeoutMs: LAMBDA_LIMITS.timeoutSeconds * 1000,
+        timeoutMs: config.maxTimeoutSeconds * 1000,
         memoryBytes: LAMBDA_LIMITS.memoryMiB * 1024 * 1024,
       },
     };
