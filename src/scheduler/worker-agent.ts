@@ -1,17 +1,17 @@
 /**
  * @module scheduler/worker-agent
  * `nubes worker`: a site agent. It registers its slots, leases partitions while it has free slots, runs
- * each as a local child process (the job's command, or its FDL service's script), tells the scheduler when
- * a process fails, and kills processes whose job is over or whose lease moved elsewhere. The process
- * reports its own progress (PartitionClient, the Python module, or a RUPER-LB client on NUBES_LB_URL).
- * Submitting partitions to Slurm instead of running them here is not implemented yet.
+ * each (the job's command, or its FDL service's script) as a local child process or as a Slurm job
+ * (partition-runners.ts), tells the scheduler when one fails, and stops those whose job is over or whose
+ * lease moved elsewhere. The partition reports its own progress (PartitionClient, the Python module, or a
+ * RUPER-LB client on NUBES_LB_URL).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from '../core/index.js';
 import { SiteClient, type LeaseInfo } from './client.js';
+import { localPartitionRunner, type PartitionProcess, type PartitionRunner } from './partition-runners.js';
 
 export interface WorkerAgentOptions {
   apiUrl: string;
@@ -25,16 +25,17 @@ export interface WorkerAgentOptions {
   /** Environment for the partition processes (NUBES_* variables are added). @default process.env */
   env?: NodeJS.ProcessEnv;
   logger?: Pick<Logger, 'info' | 'warn' | 'error'>;
+  /** Where partitions run. @default local child processes with `env` */
+  runner?: PartitionRunner;
+  /** Where partition folders are made (must be shared with the nodes for Slurm). @default the OS temp folder */
+  workDir?: string;
 }
 
 interface RunningPartition {
   lease: LeaseInfo;
-  child: ChildProcess;
+  process: PartitionProcess;
   dir: string;
-  log: string;
 }
-
-const LOG_TAIL_BYTES = 64 * 1024;
 
 /** The site agent. `start()` runs until `close()`. */
 export class WorkerAgent {
@@ -45,9 +46,11 @@ export class WorkerAgent {
   private heartbeatAt = 0;
   private closed = false;
   private busy = false;
+  private readonly runner: PartitionRunner;
 
   constructor(private readonly options: WorkerAgentOptions) {
     this.client = new SiteClient(options.apiUrl, options.site, options.token);
+    this.runner = options.runner ?? localPartitionRunner(options.env ?? process.env);
   }
 
   /** Registers and starts polling. */
@@ -78,7 +81,7 @@ export class WorkerAgent {
           this.options.slots,
           [...this.running.values()].map(({ lease }) => ({ jobId: lease.jobId, index: lease.index })),
         );
-        for (const { jobId, index } of stop) this.running.get(`${jobId}/${index}`)?.child.kill('SIGTERM');
+        for (const { jobId, index } of stop) this.running.get(`${jobId}/${index}`)?.process.stop();
       }
       const free = this.options.slots - this.running.size;
       if (free > 0) for (const lease of await this.client.lease(free)) await this.launch(lease);
@@ -91,7 +94,7 @@ export class WorkerAgent {
   }
 
   private async launch(lease: LeaseInfo): Promise<void> {
-    const dir = await mkdtemp(join(tmpdir(), 'nubes-partition-'));
+    const dir = await mkdtemp(join(this.options.workDir ?? tmpdir(), 'nubes-partition-'));
     let argv: string[];
     if (lease.command !== null) argv = lease.command;
     else {
@@ -99,8 +102,7 @@ export class WorkerAgent {
       argv = ['bash', join(dir, 'script.sh')];
     }
     const apiUrl = this.options.apiUrl.replace(/\/$/, '');
-    const env: NodeJS.ProcessEnv = {
-      ...(this.options.env ?? process.env),
+    const env: Record<string, string> = {
       NUBES_API_URL: apiUrl,
       NUBES_JOB_ID: lease.jobId,
       NUBES_PARTITION: String(lease.index),
@@ -111,26 +113,30 @@ export class WorkerAgent {
       NUBES_ITERATIONS: String(lease.iterations),
       NUBES_INPUT: JSON.stringify(lease.input),
     };
-    const [program, ...args] = argv;
-    const child = spawn(program ?? 'false', args, { cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const entry: RunningPartition = { lease, child, dir, log: '' };
     const key = `${lease.jobId}/${lease.index}`;
+    let started: PartitionProcess;
+    try {
+      started = await this.runner.start({ argv, env, dir, name: `${lease.jobId}-${lease.index}` });
+    } catch (error) {
+      // Not started (sbatch refused it): the scheduler hears of it as a failure and hands it out again.
+      const message = (error as Error).message;
+      this.options.logger?.warn(
+        { job: lease.jobId, partition: lease.index, err: message },
+        'partition not started',
+      );
+      await this.client.fail(lease.jobId, lease.index, null, message).catch(() => undefined);
+      await rm(dir, { recursive: true, force: true });
+      return;
+    }
+    const entry: RunningPartition = { lease, process: started, dir };
     this.running.set(key, entry);
-    const append = (chunk: Buffer) => {
-      entry.log = (entry.log + chunk.toString('utf8')).slice(-LOG_TAIL_BYTES);
-    };
-    child.stdout?.on('data', append);
-    child.stderr?.on('data', append);
     this.options.logger?.info(
       { job: lease.jobId, partition: lease.index, attempt: lease.attempt },
       'partition started',
     );
-    const exited = new Promise<void>((resolve) => {
-      child.on('error', (error) => append(Buffer.from(`\n${error.message}\n`)));
-      child.on('close', (code, signal) => {
-        this.running.delete(key);
-        void this.onExit(entry, code, signal).finally(resolve);
-      });
+    const exited = started.exited.then((exit) => {
+      this.running.delete(key);
+      return this.onExit(entry, exit.code, exit.signal, exit.log);
     });
     this.exits.add(exited);
     void exited.finally(() => this.exits.delete(exited));
@@ -139,7 +145,8 @@ export class WorkerAgent {
   private async onExit(
     entry: RunningPartition,
     code: number | null,
-    signal: NodeJS.Signals | null,
+    signal: string | null,
+    log: string,
   ): Promise<void> {
     const { lease } = entry;
     try {
@@ -148,7 +155,7 @@ export class WorkerAgent {
           { job: lease.jobId, partition: lease.index, code, signal },
           'partition failed',
         );
-        await this.client.fail(lease.jobId, lease.index, code, entry.log);
+        await this.client.fail(lease.jobId, lease.index, code, log);
       }
     } catch (error) {
       this.options.logger?.error({ err: (error as Error).message }, 'could not report a failed partition');
@@ -162,7 +169,8 @@ export class WorkerAgent {
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
-    for (const { child } of this.running.values()) child.kill('SIGTERM');
+    for (const { process } of this.running.values()) process.stop();
+    await this.runner.close();
     await Promise.all([...this.exits]);
   }
 }

@@ -1,6 +1,7 @@
 /**
  * @module cli/commands/worker
- * `nubes worker --api URL --site NAME --slots N`: runs this machine as a scheduler site until SIGINT/SIGTERM.
+ * `nubes worker --api URL --site NAME --slots N [--slurm [--partition P]]`: runs this machine as a scheduler
+ * site until SIGINT/SIGTERM, its partitions as local processes or (`--slurm`) as Slurm jobs.
  */
 import type { Command } from 'commander';
 import { PlatformError, createLogger } from '../../core/index.js';
@@ -14,13 +15,19 @@ interface WorkerFlags {
   slots: number;
   token?: string;
   pollMs?: number;
+  slurm?: boolean;
+  partition?: string;
+  account?: string;
+  qos?: string;
+  slurmConf?: string;
+  workDir?: string;
 }
 
 /** Adds `nubes worker`. */
 export function registerWorkerCommand(program: Command, ctx: CommandContext): void {
   program
     .command('worker')
-    .description('run scheduler partitions on this machine as a site (local processes)')
+    .description('run scheduler partitions as a site: local processes, or Slurm jobs with --slurm')
     .requiredOption('--api <url>', 'the Nubes API URL')
     .requiredOption('--site <name>', "this site's name (created by the admin: POST /system/scheduler/sites)")
     .requiredOption('--slots <n>', 'partitions to run at once', parsePositiveInt)
@@ -29,6 +36,15 @@ export function registerWorkerCommand(program: Command, ctx: CommandContext): vo
       '--poll-ms <ms>',
       'how often to ask for work while slots are free (default: 1000)',
       parsePositiveInt,
+    )
+    .option('--slurm', 'submit each partition to Slurm with sbatch instead of running it here')
+    .option('--partition <name>', 'the Slurm partition of the jobs (with --slurm)')
+    .option('--account <name>', 'the Slurm account of the jobs (with --slurm)')
+    .option('--qos <name>', 'the Slurm QOS of the jobs (with --slurm)')
+    .option('--slurm-conf <path>', 'slurm.conf for sbatch, squeue and scancel (default: $SLURM_CONF)')
+    .option(
+      '--work-dir <dir>',
+      'where partition folders go; with --slurm, a folder the compute nodes share (default: the OS temp folder)',
     )
     .action(async (flags: WorkerFlags) => {
       const token = flags.token ?? ctx.io.env['NUBES_SITE_TOKEN'];
@@ -39,6 +55,26 @@ export function registerWorkerCommand(program: Command, ctx: CommandContext): vo
         );
       const logger = createLogger({ level: 'info' });
       const { WorkerAgent } = await import('../../scheduler/worker-agent.js');
+      const { slurmPartitionRunner } = await import('../../scheduler/partition-runners.js');
+      if (
+        flags.slurm !== true &&
+        (flags.partition ?? flags.account ?? flags.qos ?? flags.slurmConf) !== undefined
+      )
+        throw new PlatformError(
+          'VALIDATION_FAILED',
+          '--partition, --account, --qos and --slurm-conf need --slurm',
+        );
+      const runner =
+        flags.slurm === true
+          ? slurmPartitionRunner({
+              baseEnv: ctx.io.env,
+              logger,
+              ...(flags.partition === undefined ? {} : { partition: flags.partition }),
+              ...(flags.account === undefined ? {} : { account: flags.account }),
+              ...(flags.qos === undefined ? {} : { qos: flags.qos }),
+              ...(flags.slurmConf === undefined ? {} : { slurmConf: flags.slurmConf }),
+            })
+          : undefined;
       const agent = new WorkerAgent({
         apiUrl: flags.api,
         site: flags.site,
@@ -47,6 +83,8 @@ export function registerWorkerCommand(program: Command, ctx: CommandContext): vo
         ...(flags.pollMs === undefined ? {} : { pollMs: flags.pollMs }),
         env: ctx.io.env,
         logger,
+        ...(runner === undefined ? {} : { runner }),
+        ...(flags.workDir === undefined ? {} : { workDir: flags.workDir }),
       });
       let remove: () => void = () => undefined;
       const stop = new Promise<string>((resolve) => {
@@ -58,7 +96,7 @@ export function registerWorkerCommand(program: Command, ctx: CommandContext): vo
       await agent.start();
       println(
         ctx.io.stderr,
-        `site "${flags.site}" running up to ${flags.slots} partitions from ${flags.api}`,
+        `site "${flags.site}" running up to ${flags.slots} partitions from ${flags.api}${flags.slurm === true ? ' as Slurm jobs' : ''}`,
       );
       const signal = await stop;
       println(ctx.io.stderr, `${signal}: stopping partitions`);

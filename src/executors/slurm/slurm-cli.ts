@@ -11,6 +11,8 @@ import { PlatformError } from '../../core/index.js';
 export interface SlurmCliOptions {
   binDir: string | undefined;
   slurmConf: string | undefined;
+  /** The commands' whole environment instead of PATH and SLURM_CONF alone (sbatch exports it to jobs). */
+  env?: Record<string, string>;
 }
 
 export interface CommandResult {
@@ -27,7 +29,7 @@ export class SlurmCli {
   private readonly env: Record<string, string>;
 
   constructor(private readonly options: SlurmCliOptions) {
-    this.env = { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin', LANG: 'C' };
+    this.env = options.env ?? { PATH: process.env.PATH ?? '/usr/local/bin:/usr/bin:/bin', LANG: 'C' };
     const conf = options.slurmConf ?? process.env.SLURM_CONF;
     if (conf !== undefined) this.env.SLURM_CONF = conf;
   }

@@ -1,0 +1,246 @@
+/**
+ * `npm run bench -- executors`: BENCH_JOBS (default 500) trivial jobs, from enqueue to completion, in one run:
+ *
+ * - **nubes local**: the server with its local executor (`POST /job/<service>` × N, script `true`);
+ * - **nubes slurm**: the same through the Slurm executor on a real cluster on localhost (3 slurmd);
+ * - **plain sbatch**: the same N jobs as one `sbatch --array` of the script, without Nubes (the target:
+ *   Nubes on Slurm within 10% of this);
+ * - **plain sbatch + supervisor**: the array Nubes itself submits (the same batch script and invocation
+ *   files) without the rest of Nubes, which separates the supervisor's start-up from the orchestration.
+ *
+ * Nubes runs are timed from just before the first POST to the last job's recorded finish; plain runs from
+ * just before sbatch to the moment squeue (read every 100 ms) shows none of the array's tasks left. The
+ * machine is shared: the load average is printed beside the numbers. Results: bench/results/executors.json.
+ */
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { batchScript, submissionArgs } from '../src/executors/slurm/sbatch-script.js';
+import { formatInvocationFile } from '../src/supervisor/invocation-file.js';
+import { slurmExecutorConfigSchema } from '../src/executors/slurm/config-schema.js';
+import { startServer, type ServerProcess } from '../test/support/server-process.js';
+import { slurmMissing, startSlurmCluster, type SlurmTestCluster } from '../test/support/slurm-cluster.js';
+
+const JOBS = Number(process.env.BENCH_JOBS ?? '500');
+const NODES = 3;
+const CPUS_PER_NODE = 16;
+const SCRIPT = 'true';
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+interface Row {
+  run: string;
+  jobs: number;
+  succeeded: number;
+  seconds: number;
+  'jobs/s': number;
+  'vs plain sbatch': string;
+}
+
+interface JobView {
+  status: string;
+  creation_time: string;
+  finish_time: string | null;
+}
+
+/** Enqueues JOBS async invocations and waits for all to finish; seconds from the first POST to the last finish. */
+async function throughNubes(
+  server: ServerProcess,
+  service: string,
+): Promise<{ seconds: number; succeeded: number }> {
+  const started = Date.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 32 }, async () => {
+      while (next < JOBS) {
+        const index = next++;
+        const answer = await server.api(`/job/${service}`, { method: 'POST', body: `{"index":${index}}` });
+        if (answer.status !== 201)
+          throw new Error(`POST /job/${service}: ${answer.status} ${await answer.text()}`);
+      }
+    }),
+  );
+  for (;;) {
+    const active = (await (await server.api(`/system/logs/${service}?status=Pending,Running`)).json()) as {
+      jobs: Record<string, JobView>;
+    };
+    if (Object.keys(active.jobs).length === 0) break;
+    await sleep(200);
+  }
+  const jobs: JobView[] = [];
+  for (let page = ''; ;) {
+    const answer = (await (
+      await server.api(`/system/logs/${service}${page === '' ? '' : `?page=${page}`}`)
+    ).json()) as {
+      jobs: Record<string, JobView>;
+      next_page: string;
+    };
+    jobs.push(...Object.values(answer.jobs));
+    if (answer.next_page === '') break;
+    page = answer.next_page;
+  }
+  const finished = Math.max(...jobs.map((job) => Date.parse(job.finish_time ?? '') || 0));
+  return {
+    seconds: (finished - started) / 1000,
+    succeeded: jobs.filter((job) => job.status === 'Succeeded').length,
+  };
+}
+
+async function nubesRun(
+  name: string,
+  env: NodeJS.ProcessEnv,
+  executor: string,
+): Promise<{ seconds: number; succeeded: number }> {
+  const server = await startServer({ env });
+  try {
+    const created = await server.api('/system/services', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        name,
+        image: 'alpine',
+        executor,
+        script: SCRIPT,
+        cpu: '1',
+        memory: '64Mi',
+        max_retries: 0,
+      }),
+    });
+    if (created.status !== 201) throw new Error(`deploy: ${created.status} ${await created.text()}`);
+    return await throughNubes(server, name);
+  } finally {
+    await server.cleanup();
+  }
+}
+
+/** Submits one array with `sbatch` and waits until squeue shows none of its tasks. */
+async function plainArray(cluster: SlurmTestCluster, dir: string, script: string): Promise<number> {
+  await writeFile(join(dir, 'job.sh'), script, { mode: 0o700 });
+  const started = Date.now();
+  const args = submissionArgs(
+    [
+      '--job-name=plain',
+      '--nodes=1',
+      '--ntasks=1',
+      '--cpus-per-task=1',
+      '--mem=64M',
+      `--partition=${cluster.partition}`,
+    ],
+    dir,
+    JOBS,
+  );
+  const submitted = await cluster.command('sbatch', args);
+  if (submitted.code !== 0) throw new Error(`sbatch: ${submitted.stderr}`);
+  const jobId = submitted.stdout.trim();
+  for (;;) {
+    const left = await cluster.command('squeue', ['-h', '-j', jobId, '-t', 'PD,R,CG,CF', '-o', '%i']);
+    if (left.code === 0 && left.stdout.trim() === '') break;
+    await sleep(100);
+  }
+  return (Date.now() - started) / 1000;
+}
+
+async function plainRuns(cluster: SlurmTestCluster): Promise<{ script: number; supervisor: number }> {
+  const scriptDir = await mkdtemp(join(cluster.dir, 'plain-'));
+  const script = await plainArray(cluster, scriptDir, `#!/bin/sh\n${SCRIPT}\n`);
+  const supervisorDir = await mkdtemp(join(cluster.dir, 'plain-supervisor-'));
+  const config = slurmExecutorConfigSchema.parse({});
+  const service = Buffer.from(JSON.stringify({ name: 'trivial', script: SCRIPT })).toString('base64');
+  await Promise.all(
+    Array.from({ length: JOBS }, (_, index) =>
+      writeFile(
+        join(supervisorDir, `${index}.json`),
+        formatInvocationFile({ env: { FUNCTION_CONFIG: service, JOB_UUID: `plain-${index}` }, event: '{}' }),
+        { mode: 0o600 },
+      ),
+    ),
+  );
+  const supervisor = await plainArray(
+    cluster,
+    supervisorDir,
+    batchScript({
+      dir: supervisorDir,
+      node: config.supervisor.node,
+      supervisor: config.supervisor.path,
+      service: 'trivial',
+    }),
+  );
+  await rm(scriptDir, { recursive: true, force: true });
+  await rm(supervisorDir, { recursive: true, force: true });
+  return { script, supervisor };
+}
+
+async function main(): Promise<void> {
+  const missing = await slurmMissing();
+  if (missing !== null) throw new Error(`the executors benchmark needs Slurm: ${missing}`);
+  const loadBefore = loadavg();
+  const local = await nubesRun('trivial-local', {}, 'local');
+
+  const cluster = await startSlurmCluster({ nodes: NODES, cpusPerNode: CPUS_PER_NODE });
+  let slurm: { seconds: number; succeeded: number };
+  let plain: { script: number; supervisor: number };
+  try {
+    // Warm-up: the first job on a fresh cluster pays for slurmd's first contact.
+    await plainArray(cluster, await mkdtemp(join(cluster.dir, 'warm-')), '#!/bin/sh\ntrue\n');
+    plain = await plainRuns(cluster);
+    const spoolDir = join(cluster.dir, 'jobs');
+    await mkdir(spoolDir, { recursive: true });
+    slurm = await nubesRun(
+      'trivial-slurm',
+      {
+        // The global limit counts jobs of every executor: Slurm's must not wait on the local slots.
+        NUBES_MAX_CONCURRENT_JOBS: String(Math.max(JOBS, 64)),
+        NUBES_EXECUTORS: JSON.stringify({
+          slurm: {
+            slurmConf: cluster.confPath,
+            partition: cluster.partition,
+            accounting: 'jobcomp',
+            spoolDir,
+          },
+        }),
+      },
+      'slurm',
+    );
+  } finally {
+    await cluster.stop();
+  }
+  const loadAfter = loadavg();
+
+  const row = (run: string, seconds: number, succeeded: number): Row => ({
+    run,
+    jobs: JOBS,
+    succeeded,
+    seconds: Number(seconds.toFixed(2)),
+    'jobs/s': Number((JOBS / seconds).toFixed(1)),
+    'vs plain sbatch': `${seconds >= plain.script ? '+' : ''}${(((seconds - plain.script) / plain.script) * 100).toFixed(1)}%`,
+  });
+  const rows = [
+    row('nubes local (4 slots)', local.seconds, local.succeeded),
+    row('plain sbatch --array (script)', plain.script, JOBS),
+    row('plain sbatch --array (supervisor)', plain.supervisor, JOBS),
+    row('nubes slurm', slurm.seconds, slurm.succeeded),
+  ];
+  const load = (values: number[]) => values.map((value) => value.toFixed(2)).join(' ');
+  console.log(
+    `\n${JOBS} trivial jobs (\`${SCRIPT}\`); Slurm: ${NODES} slurmd x ${CPUS_PER_NODE} CPUs on this 2-core machine; ` +
+      `load average before ${load(loadBefore)}, after ${load(loadAfter)}`,
+  );
+  console.table(rows);
+  const resultsDir = new URL('../../bench/results/', import.meta.url).pathname;
+  await mkdir(resultsDir, { recursive: true });
+  await writeFile(
+    join(resultsDir, 'executors.json'),
+    `${JSON.stringify(
+      {
+        jobs: JOBS,
+        slurm: { nodes: NODES, cpusPerNode: CPUS_PER_NODE },
+        loadAverage: { before: loadBefore, after: loadAfter },
+        rows,
+        date: new Date().toISOString(),
+      },
+      null,
+      2,
+    )}\n`,
+  );
+}
+
+await main();
