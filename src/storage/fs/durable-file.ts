@@ -31,15 +31,16 @@ function sizeMismatch(expected: number, actual: number, complete: boolean): Plat
 // Chunks arrive from a socket in tens of KiB; they are written in batches of about this size (one pwritev
 // each), so that a large body costs few system calls.
 const WRITE_BATCH_BYTES = 1024 * 1024;
-// Batches handed to the disk and not yet written, at most: the body goes on being read (and hashed) while
-// earlier batches are written, instead of the socket, the hash and the disk taking turns. Bounded, so that
-// a disk slower than the network holds back the sender (TCP backpressure) instead of filling memory.
-const MAX_WRITE_BYTES_IN_FLIGHT = 2 * WRITE_BATCH_BYTES;
+// Batches handed to the disk and not yet written, at most: the next batch is read (and hashed) while the
+// last one is written, instead of the socket, the hash and the disk taking turns. Bounded to one batch, so
+// that a disk slower than the network holds back the sender (TCP backpressure) instead of filling memory:
+// with the hash's copy below, an upload holds about 3 MiB, whatever its size and however many run at once.
+const MAX_WRITE_BYTES_IN_FLIGHT = WRITE_BATCH_BYTES;
 // While a large body arrives, what is written so far is flushed to the disk in the background every this
 // many bytes, so that the final fsync (which the PUT waits for) has little left to write.
 const BACKGROUND_SYNC_BYTES = 32 * 1024 * 1024;
 // Batches sent to the hashing thread and not yet hashed, at most (copies: this is memory per upload).
-const MAX_HASH_BYTES_IN_FLIGHT = 4 * WRITE_BATCH_BYTES;
+const MAX_HASH_BYTES_IN_FLIGHT = WRITE_BATCH_BYTES;
 
 /** Writes all of `buffers` at `position` (positioned writes, so batches may be in flight together). */
 async function writeAllAt(handle: FileHandle, buffers: Buffer[], position: number): Promise<void> {
