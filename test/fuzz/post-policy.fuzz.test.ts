@@ -117,7 +117,7 @@ test('POST policy: arbitrary policies and fields are accepted only when every fi
           verifyPostPolicy(form, 'bkt', resolveSecret, NOW);
           // Accepted: every exact condition holds and every field (but the exempt ones) was named.
           const named = new Set<string>();
-          for (const item of conditions as unknown[]) {
+          for (const item of conditions) {
             if (Array.isArray(item)) {
               if (typeof item[1] === 'string') named.add(item[1].slice(1).toLowerCase());
             } else if (typeof item === 'object' && item !== null) {
