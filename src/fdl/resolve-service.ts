@@ -205,6 +205,10 @@ export function toServiceSpec(json: ServiceJson): ServiceSpec {
     retry: retryPolicy(json),
     executor: json.executor ?? SERVICE_DEFAULTS.executor,
     executionMode: executionModeOf(json.execution_mode),
+    synchronous: {
+      minScale: json.synchronous?.min_scale ?? null,
+      maxScale: json.synchronous?.max_scale ?? null,
+    },
     network: json.network ?? 'none',
     slurm: {
       partition: json.slurm?.partition ?? null,

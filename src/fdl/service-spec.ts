@@ -122,6 +122,11 @@ export interface ServiceSpec {
   executor: string;
   /** null: the service runs on `executor`; otherwise the roles of NUBES_EXECUTION_ROLES decide. */
   executionMode: ExecutionMode | null;
+  /**
+   * Scale bounds of the service's synchronous backend (OSCAR `synchronous.min_scale/max_scale`, Knative's
+   * min-scale/max-scale); null where the FDL says nothing (the executor's defaults apply).
+   */
+  synchronous: { minScale: number | null; maxScale: number | null };
   /** Network of a container job: `none` unless the service asks for `host` (Nubes addition `network`). */
   network: 'none' | 'host';
   slurm: SlurmSpec;

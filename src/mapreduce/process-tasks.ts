@@ -46,6 +46,7 @@ function taskService(spec: MapReduceSpec, script: string): ServiceSpec {
     network: 'none',
     slurm: { partition: null, account: null, qos: null, gres: null, options: [] },
     executionMode: null,
+    synchronous: { minScale: null, maxScale: null },
     visibility: 'private',
     allowedUsers: [],
     labels: {},

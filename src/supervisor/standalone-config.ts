@@ -75,6 +75,9 @@ const serviceSpecSchema = z.object({
     .default({ maxAttempts: 1, initialBackoffMs: 1000, maxBackoffMs: 60000 }),
   executor: z.string().default('local'),
   executionMode: z.enum(['function', 'batch', 'function-batch']).nullable().default(null),
+  synchronous: z
+    .object({ minScale: z.number().int().nullable(), maxScale: z.number().int().nullable() })
+    .default({ minScale: null, maxScale: null }),
   network: z.enum(['none', 'host']).default('none'),
   slurm: z
     .object({

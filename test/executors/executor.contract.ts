@@ -103,6 +103,7 @@ export function contractService(
     network: 'none',
     slurm: { partition: null, account: null, qos: null, gres: null, options: [] },
     executionMode: null,
+    synchronous: { minScale: null, maxScale: null },
     visibility: 'private',
     allowedUsers: [],
     labels: {},

@@ -126,10 +126,18 @@ export function jobManifest(input: JobManifestInput): Manifest {
  * Inside, OpenFaaS's classic watchdog hands each request body to the supervisor, as in OSCAR.
  */
 export function knativeServiceManifest(service: ServiceSpec, config: KubernetesExecutorConfig): Manifest {
-  const minScale =
-    service.annotations['autoscaling.knative.dev/min-scale'] ?? String(config.knative.minScale);
-  const maxScale =
-    service.annotations['autoscaling.knative.dev/max-scale'] ?? String(config.knative.maxScale);
+  // The FDL's `synchronous` bounds first (as OSCAR sets them), then the service's own annotations, then
+  // the executor's defaults.
+  const minScale = String(
+    service.synchronous.minScale ??
+      service.annotations['autoscaling.knative.dev/min-scale'] ??
+      config.knative.minScale,
+  );
+  const maxScale = String(
+    service.synchronous.maxScale ??
+      service.annotations['autoscaling.knative.dev/max-scale'] ??
+      config.knative.maxScale,
+  );
   return {
     apiVersion: 'serving.knative.dev/v1',
     kind: 'Service',

@@ -30,6 +30,7 @@ const service = (overrides: Partial<ServiceSpec> = {}): ServiceSpec => ({
   network: 'none',
   slurm: { partition: null, account: null, qos: null, gres: null, options: [] },
   executionMode: null,
+  synchronous: { minScale: null, maxScale: null },
   visibility: 'private',
   allowedUsers: [],
   labels: {},

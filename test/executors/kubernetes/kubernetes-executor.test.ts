@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { PlatformError } from '../../../src/core/index.js';
+import { parseFdl, toServiceSpec } from '../../../src/fdl/index.js';
 import { kubernetesExecutorConfigSchema } from '../../../src/executors/kubernetes/index.js';
 import type { Invocation } from '../../../src/executors/executor.js';
 import type { ServiceSpec } from '../../../src/fdl/service-spec.js';
@@ -337,6 +338,45 @@ void describe('Kubernetes executor (in-test endpoint, not live)', () => {
       assert.ok(at(replace[0]?.body, 'metadata', 'resourceVersion'));
       await executor.undeploy(spec.name);
       assert.equal(fixture.api.object('services', NAMESPACE, spec.name), undefined);
+    } finally {
+      await executor.close();
+    }
+  });
+
+  void test("the FDL's synchronous.min_scale/max_scale reach the Knative Service's scale bounds (in-test endpoint, not live)", async () => {
+    const executor = await fixture.executor({ knative: { enabled: true, minScale: 1, maxScale: 5 } });
+    try {
+      const name = `k-${randomBytes(3).toString('hex')}`;
+      const { services } = parseFdl(
+        [
+          'functions:',
+          '  oscar:',
+          '    - cluster:',
+          `        name: ${name}`,
+          '        image: registry.example/science/tool:2',
+          '        script: "echo hi"',
+          '        executor: kubernetes',
+          '        synchronous:',
+          '          min_scale: 2',
+          '          max_scale: 7',
+          '',
+        ].join('\n'),
+        { file: 'knative.yaml', readScript: () => 'echo hi\n' },
+      );
+      assert.ok(services[0]);
+      const spec = toServiceSpec(services[0].json);
+      assert.deepEqual(spec.synchronous, { minScale: 2, maxScale: 7 });
+      await executor.deploy({ ...spec, annotations: { 'autoscaling.knative.dev/max-scale': '3' } });
+      const ksvc = fixture.api.object('services', NAMESPACE, spec.name);
+      assert.deepEqual(kubernetesSchemaErrors(ksvc), []);
+      const annotations = at(ksvc, 'spec', 'template', 'metadata', 'annotations');
+      assert.equal(at(annotations, 'autoscaling.knative.dev/min-scale'), '2');
+      assert.equal(
+        at(annotations, 'autoscaling.knative.dev/max-scale'),
+        '7',
+        'the FDL wins over annotations',
+      );
+      await executor.undeploy(spec.name);
     } finally {
       await executor.close();
     }
