@@ -192,7 +192,6 @@ export async function runJob(
             combinerPath,
             reducers: spec.reducers,
             budgetBytes,
-            spillDir: taskDir,
             logPath: logOf(task, attempt.attempt),
           };
           if (modules.mapper !== null) {

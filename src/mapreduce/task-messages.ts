@@ -22,8 +22,8 @@ export interface MapTaskMessage {
   /** The chunk as a local file range, or its bytes. */
   input: { path: string; start: number; end: number } | { bytes: Uint8Array };
   reducers: number;
+  /** Bytes of buffered groups before combining, then encoding them into the partitions early. */
   budgetBytes: number;
-  spillDir: string;
   logPath: string;
 }
 

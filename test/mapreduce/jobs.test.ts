@@ -242,6 +242,36 @@ void describe('MapReduce jobs (real store and executor)', () => {
     assert.deepEqual(await outputPairs(fx.store, job), expected);
   });
 
+  test('beyond the memory budget map tasks flush early and reducers spill sorted runs; counts stay exact', async () => {
+    // 16 MiB of memory gives a 16 MiB budget: 200,000 distinct keys overflow it on both sides.
+    const words: string[] = [];
+    const expected = new Map<string, string>();
+    for (let i = 0; i < 400_000; i++) {
+      const word = `key${(i * 7919) % 200_000}`;
+      words.push(word);
+      expected.set(word, String(Number(expected.get(word) ?? 0) + 1));
+    }
+    await fx.store.put('data', 'many-keys.txt', Buffer.from(words.join('\n') + '\n'));
+    const job = await runToEnd(
+      fx,
+      jobSpec({
+        inputKey: 'many-keys.txt',
+        output: { bucket: 'data', prefix: 'many-keys-out' },
+        mapper: fn('wc.mjs', WORD_COUNT_JS),
+        reducer: fn('wc.mjs', WORD_COUNT_JS),
+        reducers: 1,
+        memoryBytes: 16 * 1024 * 1024,
+        chunkBytes: 8 * 1024 * 1024,
+      }),
+    );
+    assert.equal(job.state, 'succeeded', JSON.stringify(job.error));
+    assert.equal(job.progress.mapsTotal, 1);
+    // One map task emitting more than one record per key shows that it flushed before its end.
+    const map = job.tasks.find((task) => task.kind === 'map');
+    assert.ok((map?.records ?? 0) > 200_000, `${map?.records} records`);
+    assert.deepEqual(await outputPairs(fx.store, job), expected);
+  });
+
   test('intermediate objects are removed when the job ends', async () => {
     const listed = await fx.store.list('nubes-mapreduce');
     assert.deepEqual(listed.objects, []);
