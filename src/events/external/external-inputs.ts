@@ -15,6 +15,8 @@ import type { JobQueue } from '../job-queue.js';
 import type { ServiceRecord, ServiceRegistry } from '../service-registry.js';
 import { registerWebhook, unregisterWebhook, type WebhookTarget } from './bucket-notifications.js';
 import { enqueueExternalEvents, readEventRecords, type EnqueuedJob } from './external-events.js';
+import { startBucketPoller } from './bucket-poller.js';
+import { startSqsReader } from './sqs-reader.js';
 
 type S3Settings = Extract<ProviderSettings, { type: 'minio' | 's3' }>;
 
@@ -40,7 +42,7 @@ export interface ExternalInputsOptions {
   /** Called after jobs were enqueued (the dispatcher's wake). */
   onEnqueued: () => void;
   logger: Logger;
-  /** Watchers of `poll` and `sqs` inputs, by trigger kind. */
+  /** Watchers of `poll` and `sqs` inputs, by trigger kind. @default the bucket poller and the SQS reader */
   watchers?: Partial<Record<'poll' | 'sqs', WatcherFactory>>;
 }
 
@@ -75,7 +77,33 @@ export class ExternalInputs {
   private readonly watchers = new Map<string, InputWatcher>();
   private closed = false;
 
-  constructor(private readonly options: ExternalInputsOptions) {}
+  private readonly factories: Record<'poll' | 'sqs', WatcherFactory>;
+
+  constructor(private readonly options: ExternalInputsOptions) {
+    this.factories = {
+      poll:
+        options.watchers?.poll ??
+        ((record, input, settings, enqueue) =>
+          startBucketPoller({
+            db: options.db,
+            service: record.name,
+            input,
+            settings,
+            intervalMs: input.trigger?.kind === 'poll' ? input.trigger.intervalMs : 30_000,
+            enqueue,
+            logger: options.logger,
+          })),
+      sqs:
+        options.watchers?.sqs ??
+        ((_record, input, settings, enqueue) =>
+          startSqsReader({
+            queueUrl: input.trigger?.kind === 'sqs' ? input.trigger.queueUrl : '',
+            settings,
+            enqueue,
+            logger: options.logger,
+          })),
+    };
+  }
 
   /** Starts the watchers of every deployed service (server start). */
   start(): void {
@@ -138,6 +166,7 @@ export class ExternalInputs {
   /** Unregisters a removed service's webhooks (best effort: a failure is logged) and stops its watchers. */
   async undeploy(record: ServiceRecord): Promise<void> {
     await this.stopWatchers(record.name);
+    this.options.db.prepare(`DELETE FROM input_watermarks WHERE service = ?`).run(record.name);
     for (const { input, settings } of externalInputs(record)) {
       if (input.trigger?.kind === 'webhook') await this.unregister(record, input, settings);
     }
@@ -205,8 +234,7 @@ export class ExternalInputs {
     for (const { input, settings } of externalInputs(record)) {
       const kind = input.trigger?.kind;
       if (kind !== 'poll' && kind !== 'sqs') continue;
-      const factory = this.options.watchers?.[kind];
-      if (factory === undefined) continue;
+      const factory = this.factories[kind];
       const key = watcherKey(record.name, input);
       if (this.watchers.has(key)) continue;
       const watcher = factory(record, input, settings, (events) => {
