@@ -4,11 +4,20 @@
  * jobs go by default, where the job files live (a folder the compute nodes share with this host), how the
  * supervisor runs on the nodes and reaches the platform's S3 endpoint, and how submissions are batched.
  */
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 
-/** The standalone supervisor of this installation (compute nodes must see the same path). */
-const DEFAULT_SUPERVISOR_PATH = fileURLToPath(new URL('../../supervisor/main.js', import.meta.url));
+/**
+ * The standalone supervisor of this installation (compute nodes must see the same path): the one-file
+ * bundle `npm run build` makes (half the start-up of the module tree), else the module tree itself.
+ */
+const BUNDLED_SUPERVISOR = fileURLToPath(
+  new URL('../../../supervisor-bundle/nubes-supervisor.mjs', import.meta.url),
+);
+const DEFAULT_SUPERVISOR_PATH = existsSync(BUNDLED_SUPERVISOR)
+  ? BUNDLED_SUPERVISOR
+  : fileURLToPath(new URL('../../supervisor/main.js', import.meta.url));
 
 const slurmName = z
   .string()
