@@ -35,20 +35,56 @@ export interface Sealer {
   open(sealed: string): string;
 }
 
-/** The definition as stored: `environment.secrets` moved out, to be sealed on its own. */
-function splitSecrets(json: ServiceJson): { stored: ServiceJson; secrets: Record<string, string> | null } {
+/**
+ * What is sealed of a definition: `environment.secrets` and the `storage_providers` (their credentials).
+ * Rows sealed before the providers were (a plain map of secrets) are still read.
+ */
+interface SealedParts {
+  $nubes: 2;
+  secrets?: Record<string, string>;
+  storage_providers?: ServiceJson['storage_providers'];
+}
+
+/** The definition as stored: `environment.secrets` and `storage_providers` moved out, to be sealed. */
+function splitSecrets(json: ServiceJson): { stored: ServiceJson; secrets: SealedParts | null } {
   const secrets = json.environment?.secrets;
-  if (!secrets || Object.keys(secrets).length === 0) return { stored: json, secrets: null };
-  const { secrets: _omitted, ...environment } = json.environment ?? {};
-  return { stored: { ...json, environment }, secrets };
+  const hasSecrets = secrets !== undefined && Object.keys(secrets).length > 0;
+  const providers = json.storage_providers;
+  if (!hasSecrets && providers === undefined) return { stored: json, secrets: null };
+  let stored: ServiceJson = json;
+  const parts: SealedParts = { $nubes: 2 };
+  if (hasSecrets) {
+    const { secrets: _omitted, ...environment } = json.environment ?? {};
+    stored = { ...stored, environment };
+    parts.secrets = secrets;
+  }
+  if (providers !== undefined) {
+    const { storage_providers: _moved, ...rest } = stored;
+    stored = rest;
+    parts.storage_providers = providers;
+  }
+  return { stored, secrets: parts };
+}
+
+/** Puts the sealed parts back into a stored definition. */
+function joinSecrets(json: ServiceJson, opened: unknown): ServiceJson {
+  const parts = opened as Partial<SealedParts> & Record<string, unknown>;
+  if (parts.$nubes !== 2) {
+    return { ...json, environment: { ...json.environment, secrets: opened as Record<string, string> } };
+  }
+  let out = json;
+  if (parts.secrets !== undefined)
+    out = { ...out, environment: { ...out.environment, secrets: parts.secrets } };
+  if (parts.storage_providers !== undefined) out = { ...out, storage_providers: parts.storage_providers };
+  return out;
 }
 
 export class ServiceRegistry {
   private readonly cache = new Map<string, ServiceRecord>();
 
   /**
-   * @param sealer encrypts `environment.secrets` at rest; without one (tests, tools) they are stored as
-   *   given.
+   * @param sealer encrypts `environment.secrets` and `storage_providers` at rest; without one (tests,
+   *   tools) they are stored as given.
    */
   constructor(
     private readonly db: Db,
@@ -58,17 +94,26 @@ export class ServiceRegistry {
     const unsealed: ServiceRecord[] = [];
     for (const row of db.prepare(`SELECT * FROM services`).all() as ServiceRow[]) {
       let json = JSON.parse(row.definition) as ServiceJson;
+      // Written before provider credentials were sealed: sealed again now.
+      if (sealer && json.storage_providers !== undefined && row.secrets_sealed !== null)
+        unsealed.push(this.recordOf(row, json));
       if (row.secrets_sealed !== null) {
         if (!sealer) throw new PlatformError('CONFIG_INVALID', 'sealed service secrets need the secrets key');
-        const secrets = JSON.parse(sealer.open(row.secrets_sealed)) as Record<string, string>;
-        json = { ...json, environment: { ...json.environment, secrets } };
-      } else if (sealer && json.environment?.secrets && Object.keys(json.environment.secrets).length > 0) {
+        json = joinSecrets(json, JSON.parse(sealer.open(row.secrets_sealed)));
+      } else if (
+        sealer &&
+        ((json.environment?.secrets && Object.keys(json.environment.secrets).length > 0) ||
+          json.storage_providers !== undefined)
+      ) {
         unsealed.push(this.recordOf(row, json));
       }
       this.cache.set(row.name, this.recordOf(row, json));
     }
     // Definitions written before secrets were sealed are sealed now.
-    for (const record of unsealed) this.write(record);
+    for (const { name } of unsealed) {
+      const record = this.cache.get(name);
+      if (record) this.write(record);
+    }
   }
 
   private recordOf(row: ServiceRow, json: ServiceJson): ServiceRecord {
