@@ -5,9 +5,8 @@
  * LastModified seen, with the keys seen at that instant) is stored in SQLite in the transaction that
  * enqueues the jobs, so a restart neither loses an object nor starts one twice. The first look only sets the
  * watermark: objects already there when the service is deployed start nothing, as with a webhook.
- * An object whose LastModified lies before the watermark when it first appears (a clock far behind, an
- * upload that took longer than the interval... ) is still found: every object after or at the watermark is
- * compared with the keys seen, and S3 stamps an object with the end of its upload.
+ * S3 stamps an object with the end of its upload, so objects appear in LastModified order; one that
+ * appears with a LastModified older than the watermark (servers whose clocks disagree) is not started.
  */
 import type { Logger } from '../../core/index.js';
 import type { ProviderSettings, StorageIoSpec } from '../../fdl/service-spec.js';
