@@ -43,6 +43,8 @@ export interface Invocation {
    * storage_providers; absent: the embedded store, `minio.default`).
    */
   input: { provider?: string; bucket: string; key: string; eventTimeIso: string } | null;
+  /** A synchronous call (`/run`): the caller waits for the answer. @default false */
+  sync?: boolean;
   /** For http invocations: the request body, saved by the caller to this file. */
   bodyPath: string | null;
   /** Job work folder, created by the caller, removed after the run by the caller. */

@@ -194,6 +194,7 @@ export class JobRunner {
         jobId,
         service: service.spec,
         kind: 'http',
+        sync: true,
         event: text.length <= 64 * 1024 ? text : '',
         input: null,
         bodyPath,

@@ -8,18 +8,11 @@
  * bare event runs the service of the function's environment. A supervisor failure (bad configuration) is
  * reported on the `/error` path as `Nubes.<CODE>`, which the executor reads back as that coded error.
  */
-import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Logger } from '../core/index.js';
 import type { ServiceSpec } from '../fdl/service-spec.js';
 import { toPlatformError } from '../core/index.js';
-import {
-  ANSWER_MAX_FILE_BYTES,
-  ANSWER_MAX_LOG_BYTES,
-  lambdaEnvelopeSchema,
-  type LambdaAnswer,
-  type LambdaEnvelope,
-} from './lambda-envelope.js';
+import { lambdaEnvelopeSchema, type LambdaAnswer, type LambdaEnvelope } from './lambda-envelope.js';
+import { buildRemoteAnswer } from './remote-answer.js';
 import { formatResultLine } from './result-line.js';
 import { loadStandaloneConfig } from './standalone-config.js';
 import { openStore, superviseEvent, type StoreFactory } from './standalone.js';
@@ -98,31 +91,8 @@ async function invoke(
       mirror: options.stderr,
     });
     try {
-      const resultLine = formatResultLine(run.result);
-      options.stderr.write(`\n${resultLine}`);
-      const logBytes = Buffer.from(run.log);
-      const truncated = logBytes.length > ANSWER_MAX_LOG_BYTES;
-      const answer: LambdaAnswer = {
-        resultLine,
-        log: truncated ? logBytes.subarray(logBytes.length - ANSWER_MAX_LOG_BYTES).toString('utf8') : run.log,
-        logTruncated: truncated,
-        files: [],
-        filesOmitted: false,
-      };
-      if (envelope?.returnFiles === true && run.result.status === 'succeeded') {
-        let total = 0;
-        for (const name of run.result.outputFiles) {
-          const path = join(run.result.outputDir, name);
-          total += (await stat(path)).size;
-          if (total > ANSWER_MAX_FILE_BYTES) {
-            answer.files = [];
-            answer.filesOmitted = true;
-            break;
-          }
-          answer.files.push({ name, base64: (await readFile(path)).toString('base64') });
-        }
-      }
-      return answer;
+      options.stderr.write(`\n${formatResultLine(run.result)}`);
+      return await buildRemoteAnswer(run, envelope?.returnFiles === true);
     } finally {
       await run.dispose();
     }

@@ -17,6 +17,7 @@ import type { Invocation, InvocationResult } from '../executors/executor.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { parseEvent } from './event-parser.js';
 import { createPlainRunner } from './plain-runner.js';
+import { buildRemoteAnswer } from './remote-answer.js';
 import { formatResultLine } from './result-line.js';
 import { loadStandaloneConfig, type S3Settings, type StandaloneConfig } from './standalone-config.js';
 import { runSupervised } from './supervisor.js';
@@ -116,6 +117,13 @@ export async function runStandalone(io: StandaloneIo, createStore: StoreFactory)
     const eventBytes = await readAll(io.stdin);
     store = openStore(config, createStore);
     run = await superviseEvent(config, eventBytes, store, { logger: io.logger, mirror: io.stderr });
+    // Behind OpenFaaS's classic watchdog (a Knative pod), a caller that asks for it (the header
+    // X-Nubes-Answer: json, given to this process as Http_X_Nubes_Answer) gets the whole answer as JSON:
+    // the result, the log and the output files. Others get OSCAR's response.
+    if (io.env.Http_X_Nubes_Answer === 'json') {
+      io.stdout.write(JSON.stringify(await buildRemoteAnswer(run, true)));
+      return 0;
+    }
     const { result, log } = run;
     const response = await buildSyncResponse(result, log, { raw: config.rawResponse });
     if (result.status === 'failed') {

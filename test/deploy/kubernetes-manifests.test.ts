@@ -162,14 +162,20 @@ void describe(`Kubernetes manifests of Nubes (validated against the ${KUBERNETES
       await executor.deploy(service);
       const done = await executor.run(await data.invocation(service, { body: '{}', event: '{}' }));
       assert.equal(done.status, 'succeeded', JSON.stringify(done.error));
+      // A sync call goes through the Knative Service (read for its address).
+      const sync = await executor.run({
+        ...(await data.invocation(service, { body: '{}', event: '{}' })),
+        sync: true,
+      });
+      assert.equal(sync.status, 'succeeded', JSON.stringify(sync.error));
+      const slowService = { ...service, name: 'rbac-slow', script: 'sleep 30\n' };
+      await executor.deploy(slowService);
       const controller = new AbortController();
-      const slow = await data.invocation(
-        { ...service, script: 'sleep 30\n' },
-        { body: '{}', event: '{}', signal: controller.signal },
-      );
+      const slow = await data.invocation(slowService, { body: '{}', event: '{}', signal: controller.signal });
       const cancelled = executor.run(slow);
       setTimeout(() => controller.abort(), 300);
       assert.equal((await cancelled).error?.code, 'JOB_CANCELLED');
+      await executor.undeploy(slowService.name);
       await executor.undeploy(service.name);
       await executor.close();
 
@@ -200,6 +206,7 @@ void describe(`Kubernetes manifests of Nubes (validated against the ${KUBERNETES
         'batch/jobs/status:get',
         '/pods/log:get',
         'serving.knative.dev/services:create',
+        'serving.knative.dev/services:get',
         'batch/jobs:deletecollection',
       ]) {
         assert.ok(seen.has(call), `no ${call} among ${[...seen].join(', ')}`);

@@ -5,12 +5,14 @@
  * Aborting an invocation (cancel, close) deletes its Job with background propagation, so its pod goes too.
  * Deploy creates or replaces the service's ConfigMap and Secret (and Knative Service), so it is idempotent.
  */
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import type * as k8s from '@kubernetes/client-node';
 import type { ErrorData, Logger } from '../../core/index.js';
 import { PlatformError } from '../../core/index.js';
 import type { ServiceSpec } from '../../fdl/service-spec.js';
+import { lambdaAnswerSchema } from '../../supervisor/lambda-envelope.js';
 import { splitResultLine } from '../../supervisor/result-line.js';
+import { resultFromAnswer } from '../remote-answer.js';
 import type { DeployResult, Executor, Invocation, InvocationResult } from '../executor.js';
 import { apiStatus, toKubernetesError, withApiRetry } from './api-retry.js';
 import type { KubernetesExecutorConfig } from './config-schema.js';
@@ -81,10 +83,9 @@ class KubernetesExecutor implements Executor {
     private readonly core: k8s.CoreV1Api,
     private readonly custom: k8s.CustomObjectsApi,
   ) {
-    // Synchronous calls reach Knative through the platform's /run once that route proxies to it; until
-    // then the Knative Service is created for clusters that route to it themselves.
+    // Synchronous calls (/run) go to the service's Knative Service when Knative is enabled.
     this.capabilities = {
-      sync: false,
+      sync: config.knative.enabled,
       gpu: true,
       containers: true,
       maxConcurrency: config.maxConcurrentJobs,
@@ -162,7 +163,11 @@ class KubernetesExecutor implements Executor {
     if (this.closing.signal.aborted) {
       throw new PlatformError('EXECUTOR_UNAVAILABLE', 'the kubernetes executor is closed');
     }
-    const job = this.follow(invocation, AbortSignal.any([invocation.signal, this.closing.signal]));
+    const signal = AbortSignal.any([invocation.signal, this.closing.signal]);
+    const job =
+      invocation.sync === true && this.config.knative.enabled
+        ? this.callKnative(invocation, signal)
+        : this.follow(invocation, signal);
     this.running.add(job);
     try {
       return await job;
@@ -174,6 +179,92 @@ class KubernetesExecutor implements Executor {
   async close(): Promise<void> {
     this.closing.abort();
     await Promise.allSettled([...this.running]);
+  }
+
+  /**
+   * A sync call through the service's Knative Service: its body POSTed to the Service's address, where
+   * OpenFaaS's watchdog hands it to the supervisor, which answers with its result, log and output files
+   * (asked for with X-Nubes-Answer: json). Nubes must reach the address: cluster-local unless exposed.
+   */
+  private async callKnative(invocation: Invocation, signal: AbortSignal): Promise<InvocationResult> {
+    const startedMs = Date.now();
+    const name = serviceObjectName(invocation.service.name);
+    const url = await this.knativeAddress(name, signal);
+    const body =
+      invocation.bodyPath === null ? Buffer.from(invocation.event) : await readFile(invocation.bodyPath);
+    let response: Response;
+    try {
+      response = await fetch(url, {
+        method: 'POST',
+        body,
+        headers: { 'content-type': 'application/octet-stream', 'x-nubes-answer': 'json' },
+        signal,
+      });
+    } catch (error) {
+      if (signal.aborted) {
+        return failed(startedMs, null, {
+          code: 'JOB_CANCELLED',
+          message: 'the call was cancelled',
+          retryable: false,
+        });
+      }
+      throw new PlatformError(
+        'BACKEND_THROTTLED',
+        `Knative Service ${name} did not answer: ${String(error)}`,
+        {
+          cause: error,
+        },
+      );
+    }
+    const text = await response.text();
+    if (!response.ok) {
+      throw new PlatformError(
+        'BACKEND_REJECTED',
+        `Knative Service ${name} answered ${response.status}: ${text.slice(0, 300)}`,
+        {
+          retryable: response.status === 429 || response.status >= 500,
+        },
+      );
+    }
+    let answer;
+    try {
+      answer = lambdaAnswerSchema.parse(JSON.parse(text));
+    } catch {
+      throw new PlatformError(
+        'BACKEND_REJECTED',
+        `Knative Service ${name} answered something else than a Nubes answer`,
+      );
+    }
+    return resultFromAnswer(invocation, answer, startedMs, `Knative Service ${name}`);
+  }
+
+  /** The address of a ready Knative Service (waits while it is not Ready, up to the poll budget). */
+  private async knativeAddress(name: string, signal: AbortSignal): Promise<string> {
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      const ksvc = (await this.call(`read Knative Service ${name}`, () =>
+        this.custom.getNamespacedCustomObject({ ...KNATIVE, namespace: this.namespace, name }),
+      )) as {
+        status?: {
+          url?: string;
+          address?: { url?: string };
+          conditions?: { type?: string; status?: string; message?: string }[];
+        };
+      };
+      const ready = ksvc.status?.conditions?.find((condition) => condition.type === 'Ready');
+      const url = ksvc.status?.address?.url ?? ksvc.status?.url;
+      if (ready?.status === 'True' && url !== undefined) return url;
+      if (ready?.status === 'False') {
+        throw new PlatformError(
+          'BACKEND_REJECTED',
+          `Knative Service ${name} is not ready: ${ready.message ?? 'no reason given'}`,
+        );
+      }
+      if (Date.now() > deadline || signal.aborted) {
+        throw new PlatformError('BACKEND_THROTTLED', `Knative Service ${name} did not become ready`);
+      }
+      await sleep(this.config.pollIntervalMs, signal);
+    }
   }
 
   private async follow(invocation: Invocation, signal: AbortSignal): Promise<InvocationResult> {

@@ -9,7 +9,7 @@
  * and the function runs on until it ends or reaches its timeout.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { ErrorCode, ErrorData, Logger } from '../../core/index.js';
@@ -25,6 +25,7 @@ import { awsClientConfig } from '../aws/aws-connection.js';
 import { checkReply, isAwsError, toAwsError } from '../aws/aws-errors.js';
 import { CloudWatchLogReader } from '../aws/cloudwatch-logs.js';
 import type { DeployResult, Executor, Invocation, InvocationResult } from '../executor.js';
+import { resultFromAnswer } from '../remote-answer.js';
 import { functionConfig } from '../kubernetes/manifests.js';
 import { LAMBDA_LIMITS, type LambdaExecutorConfig } from './config-schema.js';
 import {
@@ -229,44 +230,7 @@ export class LambdaExecutor implements Executor {
         `Lambda: the function's answer is not JSON: ${text.slice(0, 200)}`,
       );
     }
-    return this.fromAnswer(invocation, answer, startedMs);
-  }
-
-  private async fromAnswer(
-    invocation: Invocation,
-    answer: LambdaAnswer,
-    startedMs: number,
-  ): Promise<InvocationResult> {
-    const note = answer.logTruncated
-      ? '[nubes] the log was cut to its end; CloudWatch Logs has all of it\n'
-      : '';
-    await writeLog(invocation.logPath, note + answer.log);
-    const { result } = splitResultLine(answer.resultLine ?? '');
-    if (result === null) {
-      return failed(startedMs, null, {
-        code: 'BACKEND_REJECTED',
-        message: 'the function answered without a result: is the Nubes runtime its entry point?',
-        retryable: false,
-      });
-    }
-    const outputDir = join(invocation.workDir, 'output');
-    const outputFiles: string[] = [];
-    for (const file of answer.files) {
-      const path = join(outputDir, file.name);
-      // Names come from the function: one that leaves the folder is dropped, not written.
-      if (!path.startsWith(`${outputDir}/`)) continue;
-      await mkdir(dirname(path), { recursive: true });
-      await writeFile(path, Buffer.from(file.base64, 'base64'));
-      outputFiles.push(file.name);
-    }
-    if (answer.filesOmitted) {
-      await writeLog(
-        invocation.logPath,
-        '[nubes] the output files were too big to return; they are in storage\n',
-        true,
-      );
-    }
-    return { ...result, outputFiles, outputDir, startedMs, finishedMs: Date.now() };
+    return resultFromAnswer(invocation, answer, startedMs, 'the function');
   }
 
   /** Follows an Event invocation in CloudWatch Logs until its END line (or the function's timeout passes). */

@@ -10,6 +10,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import { FakeKnative } from './fake-knative.js';
 import { kubernetesSchemaErrors } from './kube-schema.js';
 
 export interface RecordedRequest {
@@ -76,6 +77,10 @@ export class FakeKubeApi {
   private readonly objects = new Map<string, Obj>();
   private readonly jobs = new Map<string, FakeJob>();
   private readonly injected: { method: string; path: RegExp; responses: InjectedResponse[] }[] = [];
+  /** The pods of Knative Services (their watchdog), each at the address put in the Service's status. */
+  readonly knative = new FakeKnative((namespace, container) =>
+    this.resolveEnv(namespace, container as Container),
+  );
   private server: Server | null = null;
   private version = 1;
   url = '';
@@ -130,6 +135,7 @@ export class FakeKubeApi {
 
   async close(): Promise<void> {
     for (const job of this.jobs.values()) this.stop(job);
+    await this.knative.close();
     await new Promise<void>((resolve) => {
       if (this.server === null) return resolve();
       this.server.close(() => resolve());
@@ -185,14 +191,14 @@ export class FakeKubeApi {
     return false;
   }
 
-  private handleObjects(
+  private async handleObjects(
     res: ServerResponse,
     method: string,
     collection: Collection,
     namespace: string,
     name: string | undefined,
     body: unknown,
-  ): void {
+  ): Promise<void> {
     const key = (n: string): string => `${collection}/${namespace}/${n}`;
     if (method === 'POST' && name === undefined) {
       if (!this.validate(res, `${collection}`, body)) return;
@@ -204,7 +210,10 @@ export class FakeKubeApi {
           status(409, 'AlreadyExists', `${collection} "${object.metadata.name}" already exists`),
         );
       }
-      this.objects.set(key(object.metadata.name), this.stamp(object));
+      this.objects.set(
+        key(object.metadata.name),
+        await this.withStatus(collection, namespace, this.stamp(object)),
+      );
       return send(res, 201, this.objects.get(key(object.metadata.name)));
     }
     if (name === undefined) return send(res, 405, status(405, 'MethodNotAllowed', method));
@@ -215,6 +224,7 @@ export class FakeKubeApi {
     if (method === 'GET') return send(res, 200, current);
     if (method === 'DELETE') {
       this.objects.delete(key(name));
+      if (collection === 'services') await this.knative.stop(namespace, name);
       return send(res, 200, status(200, '', 'deleted', 'Success'));
     }
     if (method === 'PUT') {
@@ -232,7 +242,7 @@ export class FakeKubeApi {
       if (sentVersion !== undefined && sentVersion !== current.metadata.resourceVersion) {
         return send(res, 409, status(409, 'Conflict', 'the object has been modified'));
       }
-      this.objects.set(key(name), this.stamp(object));
+      this.objects.set(key(name), await this.withStatus(collection, namespace, this.stamp(object)));
       return send(res, 200, this.objects.get(key(name)));
     }
     send(res, 405, status(405, 'MethodNotAllowed', method));
@@ -322,6 +332,25 @@ export class FakeKubeApi {
         },
       }));
     send(res, 200, { apiVersion: 'v1', kind: 'PodList', metadata: {}, items });
+  }
+
+  /** A Knative Service becomes Ready at once, its pods served by the fake watchdog at `status.address.url`. */
+  private async withStatus(collection: Collection, namespace: string, object: Obj): Promise<Obj> {
+    if (collection !== 'services') return object;
+    const spec = object.spec as { template: { spec: { containers: Container[] } } };
+    const url = await this.knative.serve(
+      namespace,
+      object.metadata.name,
+      spec.template.spec.containers[0] as Container,
+    );
+    return {
+      ...object,
+      status: {
+        url: `http://${object.metadata.name}.${namespace}.svc.cluster.local`,
+        address: { url },
+        conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: new Date().toISOString() }],
+      },
+    };
   }
 
   private stamp(object: Obj): Obj {
@@ -424,7 +453,7 @@ export class FakeKubeApi {
   }
 
   /** The container's environment, or why it cannot be built (a missing ConfigMap, Secret or key). */
-  private resolveEnv(namespace: string, container: Container): Record<string, string> | string {
+  resolveEnv(namespace: string, container: Container): Record<string, string> | string {
     const env: Record<string, string> = {};
     for (const source of container.envFrom ?? []) {
       const ref = source.secretRef ?? source.configMapRef;

@@ -382,6 +382,45 @@ void describe('Kubernetes executor (in-test endpoint, not live)', () => {
     }
   });
 
+  void test('with Knative, a sync call (/run) goes through the Knative Service, not a Job, and returns the output files (in-test endpoint, not live)', async () => {
+    const executor = await fixture.executor({ knative: { enabled: true } });
+    try {
+      assert.equal(executor.capabilities.sync, true);
+      const spec = service({
+        script: 'echo "via knative"\ntr a-z A-Z < "$INPUT_FILE_PATH" > "$TMP_OUTPUT_DIR/up.txt"\n',
+      });
+      await executor.deploy(spec);
+      const jobsBefore = fixture.api.requestsTo('POST', /\/jobs$/).length;
+      const invocation = {
+        ...(await data.invocation(spec, { body: '{"a":"b"}', event: '{"a":"b"}' })),
+        sync: true,
+      };
+      const result = await executor.run(invocation);
+      assert.equal(result.status, 'succeeded', JSON.stringify(result.error));
+      assert.deepEqual(result.outputFiles, ['up.txt']);
+      assert.equal(await readFile(`${result.outputDir}/up.txt`, 'utf8'), '{"A":"B"}');
+      assert.match(await readFile(invocation.logPath, 'utf8'), /via knative/);
+      assert.equal(fixture.api.requestsTo('POST', /\/jobs$/).length, jobsBefore, 'a Job was created');
+      assert.equal(fixture.api.knative.served.get(spec.name), 1);
+
+      const failing = service({ script: 'echo broken >&2\nexit 4\n' });
+      await executor.deploy(failing);
+      const failed = await executor.run({
+        ...(await data.invocation(failing, { body: '{}', event: '{}' })),
+        sync: true,
+      });
+      assert.equal(failed.status, 'failed');
+      assert.equal(failed.exitCode, 4);
+      assert.equal(failed.error?.code, 'JOB_FAILED');
+      // An async job of the same service is still a Job.
+      const queued = await executor.run(await data.invocation(spec, { body: '{}', event: '{}' }));
+      assert.equal(queued.status, 'succeeded', JSON.stringify(queued.error));
+      assert.equal(fixture.api.requestsTo('POST', /\/jobs$/).length, jobsBefore + 1);
+    } finally {
+      await executor.close();
+    }
+  });
+
   void test('the configuration is strict: unknown fields and kubeconfig with inCluster are refused', () => {
     assert.equal(kubernetesExecutorConfigSchema.safeParse({ namespce: 'x' }).success, false);
     assert.equal(
