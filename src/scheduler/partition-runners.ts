@@ -92,6 +92,9 @@ interface SlurmPartition {
   resolve(exit: PartitionExit): void;
 }
 
+/** sbatch attempts when the controller cannot be reached. */
+const SBATCH_ATTEMPTS = 3;
+
 /** squeue passes a job may be missing from before it is taken as ended (it may be between states). */
 const MISSES_BEFORE_GONE = 3;
 
@@ -143,6 +146,18 @@ export function slurmPartitionRunner(options: SlurmPartitionOptions): PartitionR
       timer = setTimeout(() => void poll(), options.pollMs ?? 1000);
   };
 
+  /** sbatch, tried again when slurmctld could not be reached (a busy controller answers late). */
+  const submit = async (args: string[]): Promise<string> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await cli.expect('sbatch', args);
+      } catch (error) {
+        if (attempt >= SBATCH_ATTEMPTS || !toPlatformError(error).retryable) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+      }
+    }
+  };
+
   return {
     async start({ argv, env: partitionEnv, dir, name }) {
       const exports = Object.entries(partitionEnv).map(
@@ -169,7 +184,7 @@ export function slurmPartitionRunner(options: SlurmPartitionOptions): PartitionR
         ...(options.qos === undefined ? [] : [`--qos=${options.qos}`]),
         join(dir, 'partition.sh'),
       ];
-      const id = String(parseSbatchReply(await cli.expect('sbatch', args)));
+      const id = String(parseSbatchReply(await submit(args)));
       const exited = new Promise<PartitionExit>((resolve) => {
         jobs.set(id, { id, dir, misses: 0, resolve });
       });
