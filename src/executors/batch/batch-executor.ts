@@ -17,6 +17,7 @@ import { awsClientConfig } from '../aws/aws-connection.js';
 import { checkReply, toAwsError } from '../aws/aws-errors.js';
 import { CloudWatchLogReader } from '../aws/cloudwatch-logs.js';
 import type { DeployResult, Executor, Invocation, InvocationResult } from '../executor.js';
+import { RunningJobs } from '../running-jobs.js';
 import {
   computeEnvironmentsSchema,
   describeJobsSchema,
@@ -66,8 +67,7 @@ export async function createBatchExecutor(options: BatchExecutorOptions): Promis
 class BatchExecutor implements Executor {
   readonly name = 'batch';
   readonly capabilities;
-  private readonly closing = new AbortController();
-  private readonly running = new Set<Promise<InvocationResult>>();
+  private readonly runs = new RunningJobs('batch');
   private infrastructure: Promise<void> | null = null;
 
   constructor(
@@ -124,22 +124,12 @@ class BatchExecutor implements Executor {
     }
   }
 
-  async run(invocation: Invocation): Promise<InvocationResult> {
-    if (this.closing.signal.aborted) {
-      throw new PlatformError('EXECUTOR_UNAVAILABLE', 'the batch executor is closed');
-    }
-    const job = this.follow(invocation, AbortSignal.any([invocation.signal, this.closing.signal]));
-    this.running.add(job);
-    try {
-      return await job;
-    } finally {
-      this.running.delete(job);
-    }
+  run(invocation: Invocation): Promise<InvocationResult> {
+    return this.runs.track(invocation.signal, (signal) => this.follow(invocation, signal));
   }
 
   async close(): Promise<void> {
-    this.closing.abort();
-    await Promise.allSettled([...this.running]);
+    await this.runs.close();
     this.destroyClients();
   }
 
@@ -230,7 +220,7 @@ class BatchExecutor implements Executor {
     jobId: string,
     startedMs: number,
   ): Promise<InvocationResult> {
-    const why = this.closing.signal.aborted ? 'the executor was closed' : 'the job was cancelled';
+    const why = this.runs.closeSignal.aborted ? 'the executor was closed' : 'the job was cancelled';
     await this.call(`terminate job ${jobId}`, () =>
       this.client.send(new this.sdk.TerminateJobCommand({ jobId, reason: `Nubes: ${why}` })),
     );
@@ -399,7 +389,7 @@ class BatchExecutor implements Executor {
           `Batch: ${what} is still ${current?.status ?? 'missing'}`,
         );
       }
-      await sleep(delayMs, this.closing.signal);
+      await sleep(delayMs, this.runs.closeSignal);
       delayMs = Math.min(delayMs * 2, 5000);
     }
   }

@@ -14,6 +14,7 @@ import { lambdaAnswerSchema } from '../../supervisor/lambda-envelope.js';
 import { splitResultLine } from '../../supervisor/result-line.js';
 import { resultFromAnswer } from '../remote-answer.js';
 import type { DeployResult, Executor, Invocation, InvocationResult } from '../executor.js';
+import { RunningJobs } from '../running-jobs.js';
 import { apiStatus, toKubernetesError, withApiRetry } from './api-retry.js';
 import type { KubernetesExecutorConfig } from './config-schema.js';
 import {
@@ -73,8 +74,7 @@ export async function createKubernetesExecutor(options: KubernetesExecutorOption
 class KubernetesExecutor implements Executor {
   readonly name = 'kubernetes';
   readonly capabilities;
-  private readonly closing = new AbortController();
-  private readonly running = new Set<Promise<InvocationResult>>();
+  private readonly runs = new RunningJobs('kubernetes');
 
   constructor(
     private readonly config: KubernetesExecutorConfig,
@@ -160,25 +160,15 @@ class KubernetesExecutor implements Executor {
   }
 
   async run(invocation: Invocation): Promise<InvocationResult> {
-    if (this.closing.signal.aborted) {
-      throw new PlatformError('EXECUTOR_UNAVAILABLE', 'the kubernetes executor is closed');
-    }
-    const signal = AbortSignal.any([invocation.signal, this.closing.signal]);
-    const job =
+    return this.runs.track(invocation.signal, (signal) =>
       invocation.sync === true && this.config.knative.enabled
         ? this.callKnative(invocation, signal)
-        : this.follow(invocation, signal);
-    this.running.add(job);
-    try {
-      return await job;
-    } finally {
-      this.running.delete(job);
-    }
+        : this.follow(invocation, signal),
+    );
   }
 
   async close(): Promise<void> {
-    this.closing.abort();
-    await Promise.allSettled([...this.running]);
+    await this.runs.close();
   }
 
   /**
@@ -316,7 +306,7 @@ class KubernetesExecutor implements Executor {
 
   private async cancel(invocation: Invocation, name: string, startedMs: number): Promise<InvocationResult> {
     await this.deleteJob(name);
-    const why = this.closing.signal.aborted ? 'the executor was closed' : 'the job was cancelled';
+    const why = this.runs.closeSignal.aborted ? 'the executor was closed' : 'the job was cancelled';
     return failed(startedMs, null, { code: 'JOB_CANCELLED', message: why, retryable: false });
   }
 

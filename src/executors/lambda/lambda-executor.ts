@@ -25,6 +25,7 @@ import { awsClientConfig } from '../aws/aws-connection.js';
 import { checkReply, isAwsError, toAwsError } from '../aws/aws-errors.js';
 import { CloudWatchLogReader } from '../aws/cloudwatch-logs.js';
 import type { DeployResult, Executor, Invocation, InvocationResult } from '../executor.js';
+import { RunningJobs } from '../running-jobs.js';
 import { resultFromAnswer } from '../remote-answer.js';
 import { functionConfig } from '../kubernetes/manifests.js';
 import { LAMBDA_LIMITS, type LambdaExecutorConfig } from './config-schema.js';
@@ -85,8 +86,7 @@ export async function createLambdaExecutor(options: LambdaExecutorOptions): Prom
 export class LambdaExecutor implements Executor {
   readonly name = 'lambda';
   readonly capabilities;
-  private readonly closing = new AbortController();
-  private readonly running = new Set<Promise<InvocationResult>>();
+  private readonly runs = new RunningJobs('lambda');
 
   constructor(
     private readonly config: LambdaExecutorConfig,
@@ -152,22 +152,12 @@ export class LambdaExecutor implements Executor {
     }
   }
 
-  async run(invocation: Invocation): Promise<InvocationResult> {
-    if (this.closing.signal.aborted) {
-      throw new PlatformError('EXECUTOR_UNAVAILABLE', 'the lambda executor is closed');
-    }
-    const job = this.invoke(invocation, AbortSignal.any([invocation.signal, this.closing.signal]));
-    this.running.add(job);
-    try {
-      return await job;
-    } finally {
-      this.running.delete(job);
-    }
+  run(invocation: Invocation): Promise<InvocationResult> {
+    return this.runs.track(invocation.signal, (signal) => this.invoke(invocation, signal));
   }
 
   async close(): Promise<void> {
-    this.closing.abort();
-    await Promise.allSettled([...this.running]);
+    await this.runs.close();
     this.destroyClients();
   }
 
@@ -273,7 +263,7 @@ export class LambdaExecutor implements Executor {
   }
 
   private cancelled(invocation: Invocation, startedMs: number): InvocationResult {
-    const why = this.closing.signal.aborted ? 'the executor was closed' : 'the job was cancelled';
+    const why = this.runs.closeSignal.aborted ? 'the executor was closed' : 'the job was cancelled';
     return failed(startedMs, null, {
       code: 'JOB_CANCELLED',
       message:
@@ -373,7 +363,7 @@ export class LambdaExecutor implements Executor {
           `Lambda: function ${name} is still ${state.State ?? '?'}/${state.LastUpdateStatus ?? '?'} after ${this.config.readyTimeoutMs} ms`,
         );
       }
-      await sleep(delayMs, this.closing.signal);
+      await sleep(delayMs, this.runs.closeSignal);
       delayMs = Math.min(delayMs * 2, 5000);
     }
   }

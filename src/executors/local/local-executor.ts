@@ -19,6 +19,7 @@ import type {
   Invocation,
   InvocationResult,
 } from '../executor.js';
+import { RunningJobs } from '../running-jobs.js';
 import { cgroupsUnavailable, probeCgroups, type CgroupMode } from './cgroups.js';
 import { createLocalRunner } from './local-runner.js';
 import { DEFAULT_BWRAP_PATH, probeBwrap } from './sandbox.js';
@@ -134,9 +135,8 @@ export async function createLocalExecutor(options: LocalExecutorOptions): Promis
     limits: options.limits ?? { timeoutMs: 0, memoryBytes: 0 },
   };
 
-  // Aborted by close(): every running job is cancelled (its whole process tree killed).
-  const closing = new AbortController();
-  const running = new Set<Promise<InvocationResult>>();
+  // close() cancels every running job (its whole process tree killed).
+  const runs = new RunningJobs('local');
 
   return {
     name: 'local',
@@ -155,24 +155,14 @@ export async function createLocalExecutor(options: LocalExecutorOptions): Promis
       return Promise.resolve();
     },
 
-    async run(invocation: Invocation): Promise<InvocationResult> {
-      if (closing.signal.aborted)
-        throw new PlatformError('EXECUTOR_UNAVAILABLE', 'the local executor is closed');
-      const job = runSupervised(
-        { ...invocation, signal: AbortSignal.any([invocation.signal, closing.signal]) },
-        { store: options.store, runScript: runner, logger },
+    run(invocation: Invocation): Promise<InvocationResult> {
+      return runs.track(invocation.signal, (signal) =>
+        runSupervised({ ...invocation, signal }, { store: options.store, runScript: runner, logger }),
       );
-      running.add(job);
-      try {
-        return await job;
-      } finally {
-        running.delete(job);
-      }
     },
 
-    async close(): Promise<void> {
-      closing.abort();
-      await Promise.allSettled([...running]);
+    close(): Promise<void> {
+      return runs.close();
     },
   };
 }

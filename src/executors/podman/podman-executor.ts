@@ -28,6 +28,7 @@ import type {
   Invocation,
   InvocationResult,
 } from '../executor.js';
+import { RunningJobs } from '../running-jobs.js';
 import type { PodmanExecutorConfig } from './config-schema.js';
 import { buildContainerRunArgv, containerName, type PodmanGlobals } from './podman-args.js';
 import { ensureImage, podman } from './podman-cli.js';
@@ -67,8 +68,7 @@ export async function createPodmanExecutor(options: PodmanExecutorOptions): Prom
     maxConcurrency: options.maxConcurrentJobs,
     limits: { timeoutMs: 0, memoryBytes: 0 },
   };
-  const closing = new AbortController();
-  const running = new Set<Promise<InvocationResult>>();
+  const runs = new RunningJobs('container');
   // Images known to be present; checked again at each deploy.
   const presentImages = new Set<string>();
 
@@ -131,10 +131,8 @@ export async function createPodmanExecutor(options: PodmanExecutorOptions): Prom
       return Promise.resolve();
     },
 
-    async run(invocation: Invocation): Promise<InvocationResult> {
-      if (closing.signal.aborted)
-        throw new PlatformError('EXECUTOR_UNAVAILABLE', 'the container executor is closed');
-      const job = (async () => {
+    run(invocation: Invocation): Promise<InvocationResult> {
+      return runs.track(invocation.signal, async (signal) => {
         try {
           await prepareImage(invocation.service.image);
         } catch (error) {
@@ -143,21 +141,14 @@ export async function createPodmanExecutor(options: PodmanExecutorOptions): Prom
           return failedBeforeStart(error, invocation, now);
         }
         return runSupervised(
-          { ...invocation, signal: AbortSignal.any([invocation.signal, closing.signal]) },
+          { ...invocation, signal },
           { store: options.store, runScript: runnerFor(invocation.service), logger },
         );
-      })();
-      running.add(job);
-      try {
-        return await job;
-      } finally {
-        running.delete(job);
-      }
+      });
     },
 
     async close(): Promise<void> {
-      closing.abort();
-      await Promise.allSettled([...running]);
+      await runs.close();
       // Anything a crash of podman's client left behind.
       const left = await podman(globals, ['ps', '-aq', '--filter', `label=nubes.executor=${instanceId}`]);
       const ids = left.stdout.split('\n').filter((id) => id !== '');
