@@ -9,23 +9,11 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { runCli, startServer, waitFor, type ServerProcess } from '../support/server-process.js';
+import { finishedJob } from '../support/job-history.js';
 import { getText, putText, s3For } from '../support/s3-client.js';
 import { slurmMissing, startSlurmCluster, type SlurmTestCluster } from '../support/slurm-cluster.js';
 
 const missing = await slurmMissing();
-
-interface RunView {
-  attempt: number;
-  executor: string;
-  role: string | null;
-  status: string;
-  error: { code: string } | null;
-  note: string | null;
-}
-interface JobView {
-  status: string;
-  runs: RunView[];
-}
 
 void describe(
   'hybrid function-batch execution: local as function, Slurm as batch',
@@ -75,20 +63,6 @@ void describe(
       assert.equal(created.status, 201, await created.text());
     }
 
-    async function finishedJob(name: string): Promise<[string, JobView]> {
-      return waitFor(
-        async () => {
-          const answer = (await (await server.api(`/system/logs/${name}`)).json()) as {
-            jobs: Record<string, JobView>;
-          };
-          const entry = Object.entries(answer.jobs)[0];
-          return entry !== undefined && ['Succeeded', 'Failed'].includes(entry[1].status) ? entry : undefined;
-        },
-        60_000,
-        `the job of ${name} to finish`,
-      );
-    }
-
     const script = (seconds: number) =>
       [
         'echo "started on ${SLURMD_NODENAME:-the server host}"',
@@ -104,7 +78,7 @@ void describe(
       const output = await waitFor(() => getText(s3, 'longjob', 'out/a.txt'), 60_000, 'longjob/out/a.txt');
       assert.equal(output, 'SLOW WORK\n');
 
-      const [jobId, job] = await finishedJob('longjob');
+      const [jobId, job] = await finishedJob(server, 'longjob');
       assert.equal(job.status, 'Succeeded');
       assert.deepEqual(
         job.runs.map((run) => [run.executor, run.role, run.status, run.error?.code ?? null]),
@@ -133,7 +107,7 @@ void describe(
         await waitFor(() => getText(s3, 'bigjob', 'out/b.txt'), 60_000, 'bigjob/out/b.txt'),
         'BIG\n',
       );
-      const [, job] = await finishedJob('bigjob');
+      const [, job] = await finishedJob(server, 'bigjob');
       assert.deepEqual(
         job.runs.map((run) => [run.executor, run.role, run.status]),
         [
@@ -155,7 +129,7 @@ void describe(
         await waitFor(() => getText(s3, 'smalljob', 'out/c.txt'), 30_000, 'smalljob/out/c.txt'),
         'SMALL\n',
       );
-      const [, job] = await finishedJob('smalljob');
+      const [, job] = await finishedJob(server, 'smalljob');
       assert.deepEqual(
         job.runs.map((run) => [run.executor, run.role, run.status]),
         [['local', 'function', 'succeeded']],

@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, startServer, waitFor, type ServerProcess } from '../support/server-process.js';
 import { S3Client } from '@aws-sdk/client-s3';
+import { finishedJob } from '../support/job-history.js';
 import { getText, putText } from '../support/s3-client.js';
 import { FakeAws } from '../executors/aws/fake-aws.js';
 import { FakeBatch } from '../executors/aws/fake-batch.js';
@@ -24,18 +25,6 @@ const ROLE = `arn:aws:iam::${ACCOUNT}:role/nubes-functions`;
 const IMAGE = `${ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/nubes/busybox:1`;
 const S3_KEY = 'NUBESLAMBDABATCH0001';
 const S3_SECRET = 'lambda-batch-e2e-secret';
-
-interface RunView {
-  executor: string;
-  role: string | null;
-  status: string;
-  error: { code: string } | null;
-  note: string | null;
-}
-interface JobView {
-  status: string;
-  runs: RunView[];
-}
 
 void describe('hybrid lambda-batch execution: Lambda as function, AWS Batch as batch (in-test endpoint, not live)', () => {
   let server: ServerProcess;
@@ -145,20 +134,6 @@ void describe('hybrid lambda-batch execution: Lambda as function, AWS Batch as b
     );
   }
 
-  async function finishedJob(name: string): Promise<[string, JobView]> {
-    return waitFor(
-      async () => {
-        const answer = (await (await server.api(`/system/logs/${name}`)).json()) as {
-          jobs: Record<string, JobView>;
-        };
-        const entry = Object.entries(answer.jobs)[0];
-        return entry !== undefined && ['Succeeded', 'Failed'].includes(entry[1].status) ? entry : undefined;
-      },
-      60_000,
-      `the job of ${name} to finish`,
-    );
-  }
-
   const script = (seconds: number) =>
     [
       'echo started',
@@ -176,7 +151,7 @@ void describe('hybrid lambda-batch execution: Lambda as function, AWS Batch as b
       'SLOW WORK\n',
     );
 
-    const [jobId, job] = await finishedJob('longjob');
+    const [jobId, job] = await finishedJob(server, 'longjob');
     assert.equal(job.status, 'Succeeded');
     assert.deepEqual(
       job.runs.map((run) => [run.executor, run.role, run.status, run.error?.code ?? null]),
@@ -205,7 +180,7 @@ void describe('hybrid lambda-batch execution: Lambda as function, AWS Batch as b
       await waitFor(() => getText(s3, 'bigjob', 'out/b.txt'), 60_000, 'bigjob/out/b.txt'),
       'BIG\n',
     );
-    const [, job] = await finishedJob('bigjob');
+    const [, job] = await finishedJob(server, 'bigjob');
     assert.deepEqual(
       job.runs.map((run) => [run.executor, run.role, run.status]),
       [
@@ -224,7 +199,7 @@ void describe('hybrid lambda-batch execution: Lambda as function, AWS Batch as b
       await waitFor(() => getText(s3, 'smalljob', 'out/c.txt'), 30_000, 'smalljob/out/c.txt'),
       'SMALL\n',
     );
-    const [, job] = await finishedJob('smalljob');
+    const [, job] = await finishedJob(server, 'smalljob');
     assert.deepEqual(
       job.runs.map((run) => [run.executor, run.role, run.status]),
       [['lambda', 'function', 'succeeded']],

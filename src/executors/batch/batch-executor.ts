@@ -6,10 +6,8 @@
  * by DescribeJobs until SUCCEEDED or FAILED, its log read from CloudWatch Logs as it runs, its result from
  * the supervisor's result line. Cancel and close terminate the job (TerminateJob).
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import type { BatchClient } from '@aws-sdk/client-batch';
-import type { ErrorData, Logger } from '../../core/index.js';
+import type { Logger } from '../../core/index.js';
 import { PlatformError } from '../../core/index.js';
 import type { ServiceSpec } from '../../fdl/service-spec.js';
 import { splitResultLine } from '../../supervisor/result-line.js';
@@ -18,6 +16,7 @@ import { checkReply, toAwsError } from '../aws/aws-errors.js';
 import { CloudWatchLogReader } from '../aws/cloudwatch-logs.js';
 import type { DeployResult, Executor, Invocation, InvocationResult } from '../executor.js';
 import { RunningJobs } from '../running-jobs.js';
+import { failedRun, writeRunLog, pause } from '../run-results.js';
 import {
   computeEnvironmentsSchema,
   describeJobsSchema,
@@ -159,10 +158,10 @@ class BatchExecutor implements Executor {
         const lines = await this.logs
           .streamMessages(this.config.logGroup, job.container.logStreamName)
           .catch(() => null);
-        if (lines !== null) await writeLog(invocation.logPath, splitResultLine(joinLines(lines)).log);
+        if (lines !== null) await writeRunLog(invocation.logPath, splitResultLine(joinLines(lines)).log);
       }
       if (job.status === 'SUCCEEDED' || job.status === 'FAILED') break;
-      await sleep(this.config.pollIntervalMs, signal);
+      await pause(this.config.pollIntervalMs, signal);
     }
     return this.collect(invocation, job, startedMs);
   }
@@ -171,12 +170,12 @@ class BatchExecutor implements Executor {
     const stream = job.container?.logStreamName;
     const lines = stream === undefined ? [] : await this.logs.streamMessages(this.config.logGroup, stream);
     const { log, result } = splitResultLine(joinLines(lines));
-    await writeLog(invocation.logPath, log);
+    await writeRunLog(invocation.logPath, log);
     const exitCode = job.container?.exitCode ?? result?.exitCode ?? null;
     const reason = job.statusReason ?? job.container?.reason ?? '';
     const finishedMs = Date.now();
     if (job.status === 'FAILED' && /attempt duration exceeded timeout/i.test(reason)) {
-      return failed(startedMs, exitCode, {
+      return failedRun(startedMs, exitCode, {
         code: 'JOB_TIMEOUT',
         message: `the job ran past its time limit (service timeout ${invocation.service.timeoutMs} ms): ${reason}`,
         retryable: true,
@@ -199,13 +198,13 @@ class BatchExecutor implements Executor {
       };
     }
     if (/OutOfMemory/i.test(reason)) {
-      return failed(startedMs, exitCode, {
+      return failedRun(startedMs, exitCode, {
         code: 'JOB_OUT_OF_MEMORY',
         message: `the job ran out of memory: ${reason}`,
         retryable: false,
       });
     }
-    return failed(startedMs, exitCode, {
+    return failedRun(startedMs, exitCode, {
       code: 'JOB_FAILED',
       message:
         exitCode !== null
@@ -225,7 +224,7 @@ class BatchExecutor implements Executor {
       this.client.send(new this.sdk.TerminateJobCommand({ jobId, reason: `Nubes: ${why}` })),
     );
     this.logger.debug({ jobId, service: invocation.service.name }, 'batch job terminated');
-    return failed(startedMs, null, { code: 'JOB_CANCELLED', message: why, retryable: false });
+    return failedRun(startedMs, null, { code: 'JOB_CANCELLED', message: why, retryable: false });
   }
 
   private async describe(jobId: string): Promise<BatchJob> {
@@ -389,7 +388,7 @@ class BatchExecutor implements Executor {
           `Batch: ${what} is still ${current?.status ?? 'missing'}`,
         );
       }
-      await sleep(delayMs, this.runs.closeSignal);
+      await pause(delayMs, this.runs.closeSignal);
       delayMs = Math.min(delayMs * 2, 5000);
     }
   }
@@ -406,35 +405,4 @@ class BatchExecutor implements Executor {
 /** CloudWatch keeps one event per line; the supervisor's lines end with `\n` or not. */
 function joinLines(lines: string[]): string {
   return lines.map((line) => (line.endsWith('\n') ? line : `${line}\n`)).join('');
-}
-
-function failed(startedMs: number, exitCode: number | null, error: ErrorData): InvocationResult {
-  return {
-    status: 'failed',
-    exitCode,
-    termSignal: null,
-    error,
-    outputs: [],
-    outputFiles: [],
-    outputDir: '',
-    startedMs,
-    finishedMs: Date.now(),
-  };
-}
-
-async function writeLog(path: string, text: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  await writeFile(path, text);
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

@@ -7,7 +7,7 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import type * as k8s from '@kubernetes/client-node';
-import type { ErrorData, Logger } from '../../core/index.js';
+import type { Logger } from '../../core/index.js';
 import { PlatformError } from '../../core/index.js';
 import type { ServiceSpec } from '../../fdl/service-spec.js';
 import { lambdaAnswerSchema } from '../../supervisor/lambda-envelope.js';
@@ -15,6 +15,7 @@ import { splitResultLine } from '../../supervisor/result-line.js';
 import { resultFromAnswer } from '../remote-answer.js';
 import type { DeployResult, Executor, Invocation, InvocationResult } from '../executor.js';
 import { RunningJobs } from '../running-jobs.js';
+import { failedRun, pause } from '../run-results.js';
 import { apiStatus, toKubernetesError, withApiRetry } from './api-retry.js';
 import type { KubernetesExecutorConfig } from './config-schema.js';
 import {
@@ -192,7 +193,7 @@ class KubernetesExecutor implements Executor {
       });
     } catch (error) {
       if (signal.aborted) {
-        return failed(startedMs, null, {
+        return failedRun(startedMs, null, {
           code: 'JOB_CANCELLED',
           message: 'the call was cancelled',
           retryable: false,
@@ -253,7 +254,7 @@ class KubernetesExecutor implements Executor {
       if (Date.now() > deadline || signal.aborted) {
         throw new PlatformError('BACKEND_THROTTLED', `Knative Service ${name} did not become ready`);
       }
-      await sleep(this.config.pollIntervalMs, signal);
+      await pause(this.config.pollIntervalMs, signal);
     }
   }
 
@@ -293,21 +294,21 @@ class KubernetesExecutor implements Executor {
         if (stuck !== null) {
           await this.deleteJob(name);
           await writeFile(invocation.logPath, `${stuck}\n`);
-          return failed(startedMs, null, {
+          return failedRun(startedMs, null, {
             code: 'BACKEND_REJECTED',
             message: `the job's pod cannot start: ${stuck}`,
             retryable: false,
           });
         }
       }
-      await sleep(this.config.pollIntervalMs, signal);
+      await pause(this.config.pollIntervalMs, signal);
     }
   }
 
   private async cancel(invocation: Invocation, name: string, startedMs: number): Promise<InvocationResult> {
     await this.deleteJob(name);
     const why = this.runs.closeSignal.aborted ? 'the executor was closed' : 'the job was cancelled';
-    return failed(startedMs, null, { code: 'JOB_CANCELLED', message: why, retryable: false });
+    return failedRun(startedMs, null, { code: 'JOB_CANCELLED', message: why, retryable: false });
   }
 
   private async deleteJob(name: string): Promise<void> {
@@ -344,7 +345,7 @@ class KubernetesExecutor implements Executor {
     const base = { outputFiles: [], outputDir: invocation.workDir };
 
     if (finished.type === 'Failed' && finished.reason === 'DeadlineExceeded') {
-      return failed(startedMs, exitCode, {
+      return failedRun(startedMs, exitCode, {
         code: 'JOB_TIMEOUT',
         message: `the job ran past its ${invocation.service.timeoutMs} ms limit`,
         retryable: true,
@@ -366,13 +367,13 @@ class KubernetesExecutor implements Executor {
       };
     }
     if (terminated?.reason === 'OOMKilled') {
-      return failed(startedMs, exitCode, {
+      return failedRun(startedMs, exitCode, {
         code: 'JOB_OUT_OF_MEMORY',
         message: `the job went over its ${invocation.service.memoryBytes}-byte memory limit`,
         retryable: false,
       });
     }
-    return failed(startedMs, exitCode, {
+    return failedRun(startedMs, exitCode, {
       code: 'JOB_FAILED',
       message:
         exitCode !== null
@@ -479,33 +480,7 @@ function finishedCondition(job: k8s.V1Job): FinishedCondition | null {
   return null;
 }
 
-function failed(startedMs: number, exitCode: number | null, error: ErrorData): InvocationResult {
-  return {
-    status: 'failed',
-    exitCode,
-    termSignal: null,
-    error,
-    outputs: [],
-    outputFiles: [],
-    outputDir: '',
-    startedMs,
-    finishedMs: Date.now(),
-  };
-}
-
 function timeOf(value: Date | string | undefined): number {
   if (value === undefined) return 0;
   return new Date(value).getTime();
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

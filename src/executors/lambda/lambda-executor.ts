@@ -8,8 +8,7 @@
  * Lambda cannot stop a running invocation: cancelling a job (or closing the executor) stops waiting for it,
  * and the function runs on until it ends or reaches its timeout.
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import type { LambdaClient } from '@aws-sdk/client-lambda';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { ErrorCode, ErrorData, Logger } from '../../core/index.js';
@@ -26,6 +25,7 @@ import { checkReply, isAwsError, toAwsError } from '../aws/aws-errors.js';
 import { CloudWatchLogReader } from '../aws/cloudwatch-logs.js';
 import type { DeployResult, Executor, Invocation, InvocationResult } from '../executor.js';
 import { RunningJobs } from '../running-jobs.js';
+import { failedRun, writeRunLog, pause } from '../run-results.js';
 import { resultFromAnswer } from '../remote-answer.js';
 import { functionConfig } from '../kubernetes/manifests.js';
 import { LAMBDA_LIMITS, type LambdaExecutorConfig } from './config-schema.js';
@@ -207,8 +207,8 @@ export class LambdaExecutor implements Executor {
     if (checked.FunctionError !== undefined) {
       const tail =
         checked.LogResult === undefined ? '' : Buffer.from(checked.LogResult, 'base64').toString('utf8');
-      await writeLog(invocation.logPath, tail);
-      return failed(startedMs, null, functionFailure(invocation.service, text));
+      await writeRunLog(invocation.logPath, tail);
+      return failedRun(startedMs, null, functionFailure(invocation.service, text));
     }
     let answer: LambdaAnswer;
     try {
@@ -244,27 +244,27 @@ export class LambdaExecutor implements Executor {
         });
       if (found !== null) {
         const { log, result } = splitResultLine(found.lines.join('\n'));
-        await writeLog(invocation.logPath, log);
+        await writeRunLog(invocation.logPath, log);
         if (found.ended) {
           if (result !== null)
             return { ...result, outputFiles: [], outputDir: '', startedMs, finishedMs: Date.now() };
-          return failed(startedMs, null, reportFailure(invocation.service, found.report, log));
+          return failedRun(startedMs, null, reportFailure(invocation.service, found.report, log));
         }
       }
       if (Date.now() > deadline) {
-        return failed(startedMs, null, {
+        return failedRun(startedMs, null, {
           code: 'BACKEND_REJECTED',
           message: `invocation ${requestId} did not end in CloudWatch Logs within ${timeoutSeconds} s and the grace`,
           retryable: true,
         });
       }
-      await sleep(this.config.logPollIntervalMs, signal);
+      await pause(this.config.logPollIntervalMs, signal);
     }
   }
 
   private cancelled(invocation: Invocation, startedMs: number): InvocationResult {
     const why = this.runs.closeSignal.aborted ? 'the executor was closed' : 'the job was cancelled';
-    return failed(startedMs, null, {
+    return failedRun(startedMs, null, {
       code: 'JOB_CANCELLED',
       message:
         `${why}; Lambda cannot stop a running invocation: it runs on until it ends or reaches the ` +
@@ -363,7 +363,7 @@ export class LambdaExecutor implements Executor {
           `Lambda: function ${name} is still ${state.State ?? '?'}/${state.LastUpdateStatus ?? '?'} after ${this.config.readyTimeoutMs} ms`,
         );
       }
-      await sleep(delayMs, this.runs.closeSignal);
+      await pause(delayMs, this.runs.closeSignal);
       delayMs = Math.min(delayMs * 2, 5000);
     }
   }
@@ -462,35 +462,4 @@ function reportFailure(service: ServiceSpec, report: string | null, log: string)
     service,
     JSON.stringify({ errorType: type, errorMessage: report ?? 'no REPORT line' }),
   );
-}
-
-function failed(startedMs: number, exitCode: number | null, error: ErrorData): InvocationResult {
-  return {
-    status: 'failed',
-    exitCode,
-    termSignal: null,
-    error,
-    outputs: [],
-    outputFiles: [],
-    outputDir: '',
-    startedMs,
-    finishedMs: Date.now(),
-  };
-}
-
-async function writeLog(path: string, text: string, append = false): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  await writeFile(path, text, append ? { flag: 'a' } : undefined);
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

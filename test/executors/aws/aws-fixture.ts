@@ -7,7 +7,7 @@
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { silentLogger } from '../../../src/core/index.js';
+import { PlatformError, silentLogger } from '../../../src/core/index.js';
 import { batchExecutorConfigSchema } from '../../../src/executors/batch/index.js';
 import { createBatchExecutor } from '../../../src/executors/batch/batch-executor.js';
 import type { Executor } from '../../../src/executors/executor.js';
@@ -135,4 +135,12 @@ export async function startAwsFixture(
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** An `assert.rejects` check: a PlatformError with `code` (and a message matching `pattern`). */
+export function rejectsWith(code: string, pattern?: RegExp) {
+  return (error: unknown): boolean =>
+    error instanceof PlatformError &&
+    error.code === code &&
+    (pattern === undefined || pattern.test(error.message));
 }

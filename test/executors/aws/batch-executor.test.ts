@@ -7,11 +7,10 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PlatformError } from '../../../src/core/index.js';
 import type { Executor } from '../../../src/executors/executor.js';
 import type { ServiceSpec } from '../../../src/fdl/service-spec.js';
 import { TestDataDir, makeService, readLog, waitFor } from '../helpers.js';
-import { IMAGE, ROLE, startAwsFixture, type AwsFixture } from './aws-fixture.js';
+import { IMAGE, ROLE, rejectsWith, startAwsFixture, type AwsFixture } from './aws-fixture.js';
 
 const MIB = 1024 * 1024;
 let fixture: AwsFixture;
@@ -27,13 +26,6 @@ function service(overrides: Partial<ServiceSpec> = {}): ServiceSpec {
     script: 'echo "batch job $JOB_UUID"\n',
     ...overrides,
   });
-}
-
-function rejectsWith(code: string, pattern?: RegExp) {
-  return (error: unknown) =>
-    error instanceof PlatformError &&
-    error.code === code &&
-    (pattern === undefined || pattern.test(error.message));
 }
 
 function env(list: unknown): Record<string, string> {

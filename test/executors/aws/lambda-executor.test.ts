@@ -13,7 +13,7 @@ import { PlatformError } from '../../../src/core/index.js';
 import { functionName } from '../../../src/executors/lambda/index.js';
 import type { ServiceSpec } from '../../../src/fdl/service-spec.js';
 import { TestDataDir, makeOutput, makeService, readLog, waitFor } from '../helpers.js';
-import { IMAGE, ROLE, startAwsFixture, type AwsFixture } from './aws-fixture.js';
+import { IMAGE, ROLE, rejectsWith, startAwsFixture, type AwsFixture } from './aws-fixture.js';
 import { ACCOUNT } from './fake-lambda.js';
 
 const MIB = 1024 * 1024;
@@ -29,13 +29,6 @@ function service(overrides: Partial<ServiceSpec> = {}): ServiceSpec {
     script: 'echo "hello from $JOB_UUID"\n',
     ...overrides,
   });
-}
-
-function rejectsWith(code: string, pattern?: RegExp) {
-  return (error: unknown) =>
-    error instanceof PlatformError &&
-    error.code === code &&
-    (pattern === undefined || pattern.test(error.message));
 }
 
 before(async () => {
