@@ -46,6 +46,39 @@ export function parseJobStatuses(value: string): string[] {
   });
 }
 
+/**
+ * A Slurm time limit in one of the forms sbatch's `--time` takes: `minutes`, `minutes:seconds`,
+ * `hours:minutes:seconds`, `days-hours`, `days-hours:minutes`, `days-hours:minutes:seconds`.
+ */
+export function parseSlurmTime(value: string): string {
+  const time = value.trim();
+  if (!/^(\d+(:\d{1,2}){0,2}|\d+-\d{1,2}(:\d{1,2}){0,2})$/.test(time))
+    throw new InvalidArgumentError(
+      'expected a Slurm time limit: minutes, minutes:seconds, hours:minutes:seconds or days-hours[:minutes[:seconds]].',
+    );
+  return time;
+}
+
+/** A Slurm memory size as sbatch's `--mem` takes it: a whole number with an optional K, M, G or T unit. */
+export function parseSlurmMemory(value: string): string {
+  const memory = value.trim().toUpperCase();
+  if (!/^[1-9]\d*[KMGT]?$/.test(memory))
+    throw new InvalidArgumentError(
+      'expected a memory size such as 512M or 4G (units K, M, G, T; M when none).',
+    );
+  return memory;
+}
+
+/** A Slurm generic resource list as sbatch's `--gres` takes it, e.g. `gpu:1` or `gpu:a100:2,shard:1`. */
+export function parseSlurmGres(value: string): string {
+  const gres = value.trim();
+  if (!/^[A-Za-z][\w.-]*(:[\w.-]+)*(,[A-Za-z][\w.-]*(:[\w.-]+)*)*$/.test(gres))
+    throw new InvalidArgumentError(
+      'expected generic resources such as gpu:1 or gpu:a100:2 (comma-separated).',
+    );
+  return gres;
+}
+
 function parseWhole(value: string): number | undefined {
   return /^\d+$/.test(value.trim()) ? Number(value) : undefined;
 }

@@ -76,6 +76,13 @@ export interface SlurmPartitionOptions {
   partition?: string;
   account?: string;
   qos?: string;
+  /** sbatch `--time`, in one of Slurm's forms (`30`, `2:00:00`, `1-12`). */
+  time?: string;
+  cpusPerTask?: number;
+  /** sbatch `--mem` (`512M`, `4G`). */
+  memory?: string;
+  /** sbatch `--gres` (`gpu:1`). */
+  gres?: string;
   /** slurm.conf for the commands (SLURM_CONF). */
   slurmConf?: string;
   /** How often squeue is read. @default 1000 */
@@ -171,19 +178,7 @@ export function slurmPartitionRunner(options: SlurmPartitionOptions): PartitionR
         '',
       ];
       await writeFile(join(dir, 'partition.sh'), script.join('\n'), { mode: 0o700 });
-      const args = [
-        '--parsable',
-        `--job-name=nubes-partition-${name}`.slice(0, 120),
-        '--nodes=1',
-        '--ntasks=1',
-        '--no-requeue',
-        `--chdir=${dir}`,
-        `--output=${join(dir, 'partition.log')}`,
-        ...(options.partition === undefined ? [] : [`--partition=${options.partition}`]),
-        ...(options.account === undefined ? [] : [`--account=${options.account}`]),
-        ...(options.qos === undefined ? [] : [`--qos=${options.qos}`]),
-        join(dir, 'partition.sh'),
-      ];
+      const args = partitionSbatchArgs(options, { dir, name });
       const id = String(parseSbatchReply(await submit(args)));
       const exited = new Promise<PartitionExit>((resolve) => {
         jobs.set(id, { id, dir, misses: 0, resolve });
@@ -206,4 +201,33 @@ export function slurmPartitionRunner(options: SlurmPartitionOptions): PartitionR
       await Promise.all([...jobs.values()].map((job) => finish(job, null, 'the agent stopped')));
     },
   };
+}
+
+/** The sbatch arguments of a partition's job: its name, folder and log, and the site's resource options. */
+export function partitionSbatchArgs(
+  options: Pick<
+    SlurmPartitionOptions,
+    'partition' | 'account' | 'qos' | 'time' | 'cpusPerTask' | 'memory' | 'gres'
+  >,
+  job: { dir: string; name: string },
+): string[] {
+  const optional = (flag: string, value: string | number | undefined) =>
+    value === undefined ? [] : [`--${flag}=${value}`];
+  return [
+    '--parsable',
+    `--job-name=nubes-partition-${job.name}`.slice(0, 120),
+    '--nodes=1',
+    '--ntasks=1',
+    '--no-requeue',
+    `--chdir=${job.dir}`,
+    `--output=${join(job.dir, 'partition.log')}`,
+    ...optional('partition', options.partition),
+    ...optional('account', options.account),
+    ...optional('qos', options.qos),
+    ...optional('time', options.time),
+    ...optional('cpus-per-task', options.cpusPerTask),
+    ...optional('mem', options.memory),
+    ...optional('gres', options.gres),
+    join(job.dir, 'partition.sh'),
+  ];
 }

@@ -69,7 +69,9 @@ void describe(
       { timeout: 180_000 },
       async () => {
         const site = await adminPost<{ token: string }>('/system/scheduler/sites', { name: 'cluster' });
-        const iterations = 120_000;
+        // Seconds of work: partitions whose Slurm jobs start first take the whole share of those not
+        // started yet, so a job of a fraction of a second could end before partition 1 ever ran (and crashed).
+        const iterations = 3_000_000;
         const job = await adminPost<{ id: string }>('/system/scheduler/jobs', {
           name: 'pi',
           iterations,
@@ -96,6 +98,13 @@ void describe(
             '--slurm',
             '--partition',
             cluster.partition,
+            // Resource options sbatch must accept (a rejected one fails every partition).
+            '--time',
+            '5',
+            '--cpus-per-task',
+            '1',
+            '--mem',
+            '100M',
             '--slurm-conf',
             cluster.confPath,
             '--work-dir',

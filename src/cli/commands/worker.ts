@@ -1,13 +1,13 @@
 /**
  * @module cli/commands/worker
- * `nubes worker --api URL --site NAME --slots N [--slurm [--partition P]]`: runs this machine as a scheduler
+ * `nubes worker --api URL --site NAME --slots N [--slurm [--partition P] [--time T] [--mem M] [--gres G]]`: runs this machine as a scheduler
  * site until SIGINT/SIGTERM, its partitions as local processes or (`--slurm`) as Slurm jobs.
  */
 import type { Command } from 'commander';
 import { PlatformError, createLogger } from '../../core/index.js';
 import { println } from '../cli-io.js';
 import type { CommandContext } from '../command-context.js';
-import { parsePositiveInt } from '../flag-parsers.js';
+import { parsePositiveInt, parseSlurmGres, parseSlurmMemory, parseSlurmTime } from '../flag-parsers.js';
 
 interface WorkerFlags {
   api: string;
@@ -19,6 +19,10 @@ interface WorkerFlags {
   partition?: string;
   account?: string;
   qos?: string;
+  time?: string;
+  cpusPerTask?: number;
+  mem?: string;
+  gres?: string;
   slurmConf?: string;
   workDir?: string;
 }
@@ -41,6 +45,14 @@ export function registerWorkerCommand(program: Command, ctx: CommandContext): vo
     .option('--partition <name>', 'the Slurm partition of the jobs (with --slurm)')
     .option('--account <name>', 'the Slurm account of the jobs (with --slurm)')
     .option('--qos <name>', 'the Slurm QOS of the jobs (with --slurm)')
+    .option(
+      '--time <limit>',
+      'the Slurm time limit of each job, e.g. 30 or 2:00:00 (with --slurm)',
+      parseSlurmTime,
+    )
+    .option('--cpus-per-task <n>', 'CPUs of each job (with --slurm)', parsePositiveInt)
+    .option('--mem <size>', 'memory of each job, e.g. 4G (with --slurm)', parseSlurmMemory)
+    .option('--gres <list>', 'generic resources of each job, e.g. gpu:1 (with --slurm)', parseSlurmGres)
     .option('--slurm-conf <path>', 'slurm.conf for sbatch, squeue and scancel (default: $SLURM_CONF)')
     .option(
       '--work-dir <dir>',
@@ -56,25 +68,24 @@ export function registerWorkerCommand(program: Command, ctx: CommandContext): vo
       const logger = createLogger({ level: 'info' });
       const { WorkerAgent } = await import('../../scheduler/worker-agent.js');
       const { slurmPartitionRunner } = await import('../../scheduler/partition-runners.js');
-      if (
-        flags.slurm !== true &&
-        (flags.partition ?? flags.account ?? flags.qos ?? flags.slurmConf) !== undefined
-      )
+      const slurmOnly = {
+        partition: flags.partition,
+        account: flags.account,
+        qos: flags.qos,
+        time: flags.time,
+        cpusPerTask: flags.cpusPerTask,
+        memory: flags.mem,
+        gres: flags.gres,
+        slurmConf: flags.slurmConf,
+      };
+      const given = Object.fromEntries(Object.entries(slurmOnly).filter(([, value]) => value !== undefined));
+      if (flags.slurm !== true && Object.keys(given).length > 0)
         throw new PlatformError(
           'VALIDATION_FAILED',
-          '--partition, --account, --qos and --slurm-conf need --slurm',
+          '--partition, --account, --qos, --time, --cpus-per-task, --mem, --gres and --slurm-conf need --slurm',
         );
       const runner =
-        flags.slurm === true
-          ? slurmPartitionRunner({
-              baseEnv: ctx.io.env,
-              logger,
-              ...(flags.partition === undefined ? {} : { partition: flags.partition }),
-              ...(flags.account === undefined ? {} : { account: flags.account }),
-              ...(flags.qos === undefined ? {} : { qos: flags.qos }),
-              ...(flags.slurmConf === undefined ? {} : { slurmConf: flags.slurmConf }),
-            })
-          : undefined;
+        flags.slurm === true ? slurmPartitionRunner({ baseEnv: ctx.io.env, logger, ...given }) : undefined;
       const agent = new WorkerAgent({
         apiUrl: flags.api,
         site: flags.site,
