@@ -2,8 +2,9 @@
  * @module mapreduce/map-collector
  * What a map task does with the pairs it emits: groups them by key in a hash map, combining a key's values
  * as they pile up (key-groups.ts), and at the end (or whenever even combined pairs outgrow the budget)
- * encodes each distinct key once into its reducer's partition, chosen by a hash of the key. Partitions are
- * not sorted: reducers aggregate by hash too, and sort only the distinct keys they end with.
+ * encodes each distinct key once into its reducer's partition, chosen by a hash of the key (or, when keys
+ * hardly repeat, encodes every pair as it comes). Partitions are not sorted: reducers aggregate by hash
+ * too, and sort only the distinct keys they end with.
  */
 import { partitionOfString } from './partition.js';
 import { RecordWriter, RawValue } from './record-codec.js';
@@ -18,6 +19,11 @@ export interface MapCollectorOptions {
   budgetBytes: number;
 }
 
+/** Pairs emitted before deciding whether aggregating them pays. */
+const SAMPLE_PAIRS = 100_000;
+/** Distinct keys per pair beyond which it does not (each key seen less than twice on average). */
+const UNIQUE_SHARE = 0.5;
+
 export class MapCollector {
   private readonly groups: KeyGroups;
   private readonly writers: RecordWriter[];
@@ -29,12 +35,32 @@ export class MapCollector {
     this.writers = Array.from({ length: options.reducers }, () => new RecordWriter(64 * 1024));
   }
 
-  /** The emit function handed to the map function. */
+  /** Whether pairs go straight into their partitions, unaggregated (see `emit`). */
+  private passThrough = false;
+
+  /**
+   * The emit function handed to the map function. Aggregating by key pays when keys repeat; when, after
+   * a sample, they hardly do (a group-by over nearly unique keys), the pairs go straight into their
+   * partitions instead and the reducers aggregate them once, rather than every pair being hashed twice
+   * (the adaptive partial aggregation of query engines such as Trino and Spark).
+   */
   readonly emit: Emit = (key, value) => {
-    this.emitted++;
+    const text = typeof key === 'string' ? key : keyText(key);
+    if (this.passThrough) {
+      this.emitted++;
+      const reducers = this.options.reducers;
+      (this.writers[reducers === 1 ? 0 : partitionOfString(text, reducers)] as RecordWriter).writeString(
+        text,
+        value,
+      );
+      return;
+    }
     const groups = this.groups;
-    groups.add(typeof key === 'string' ? key : keyText(key), value);
-    if (groups.estimatedBytes > this.options.budgetBytes) this.relieve();
+    groups.add(text, value);
+    if (++this.emitted === SAMPLE_PAIRS && groups.size > SAMPLE_PAIRS * UNIQUE_SHARE) {
+      this.passThrough = true;
+      this.flush();
+    } else if (groups.estimatedBytes > this.options.budgetBytes) this.relieve();
   };
 
   private relieve(): void {

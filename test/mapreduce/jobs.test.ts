@@ -246,8 +246,10 @@ void describe('MapReduce jobs (real store and executor)', () => {
     // 16 MiB of memory gives a 16 MiB budget: 200,000 distinct keys overflow it on both sides.
     const words: string[] = [];
     const expected = new Map<string, string>();
-    for (let i = 0; i < 400_000; i++) {
-      const word = `key${(i * 7919) % 200_000}`;
+    // Each key twice in a row (so that the map task finds aggregating worthwhile), and again 400,000 words
+    // later (after its flush).
+    for (let i = 0; i < 800_000; i++) {
+      const word = `key${(Math.floor(i / 2) * 7919) % 200_000}`;
       words.push(word);
       expected.set(word, String(Number(expected.get(word) ?? 0) + 1));
     }
@@ -261,7 +263,7 @@ void describe('MapReduce jobs (real store and executor)', () => {
         reducer: fn('wc.mjs', WORD_COUNT_JS),
         reducers: 1,
         memoryBytes: 16 * 1024 * 1024,
-        chunkBytes: 8 * 1024 * 1024,
+        chunkBytes: 16 * 1024 * 1024,
       }),
     );
     assert.equal(job.state, 'succeeded', JSON.stringify(job.error));
