@@ -5,6 +5,7 @@
  * how the jobs reach the platform's S3 endpoint.
  */
 import { z } from 'zod';
+import { storageEndpointSchema } from '../storage-endpoint-schema.js';
 import { awsConnectionSchema } from '../aws/aws-connection.js';
 
 const batchName = z
@@ -70,15 +71,7 @@ export const batchExecutorConfigSchema = awsConnectionSchema
     /** Where the jobs' logs go (Batch's default awslogs group). */
     logGroup: z.string().min(1).default('/aws/batch/job'),
     /** The platform's S3 endpoint as jobs reach it (provider `minio.default`). */
-    storage: z
-      .object({
-        endpoint: z.string().url(),
-        accessKey: z.string().min(1),
-        secretKey: z.string().min(1),
-        region: z.string().min(1).default('us-east-1'),
-      })
-      .strict()
-      .optional(),
+    storage: storageEndpointSchema.optional(),
   })
   .strict();
 

@@ -4,6 +4,7 @@
  * how the supervisor reaches the pods and the pods reach the platform's S3 endpoint.
  */
 import { z } from 'zod';
+import { storageEndpointSchema } from '../storage-endpoint-schema.js';
 
 const dnsLabel = z
   .string()
@@ -42,15 +43,7 @@ export const kubernetesExecutorConfigSchema = z
       .strict()
       .default({}),
     /** The platform's S3 endpoint as the pods reach it (provider `minio.default`). */
-    storage: z
-      .object({
-        endpoint: z.string().url(),
-        accessKey: z.string().min(1),
-        secretKey: z.string().min(1),
-        region: z.string().min(1).default('us-east-1'),
-      })
-      .strict()
-      .optional(),
+    storage: storageEndpointSchema.optional(),
     /** Knative Serving for synchronous services. */
     knative: z
       .object({

@@ -5,6 +5,7 @@
  * storage (the platform's S3 endpoint for `minio.default`, AWS S3 with the function's role for `s3.*`).
  */
 import { z } from 'zod';
+import { storageEndpointSchema } from '../storage-endpoint-schema.js';
 import { awsConnectionSchema } from '../aws/aws-connection.js';
 
 /** What Lambda allows (https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html). */
@@ -69,15 +70,7 @@ export const lambdaExecutorConfigSchema = awsConnectionSchema
     /** How long to wait for a created or updated function to become ready. @default 300000 */
     readyTimeoutMs: z.number().int().min(100).max(3_600_000).default(300_000),
     /** The platform's S3 endpoint as functions reach it (provider `minio.default`). */
-    storage: z
-      .object({
-        endpoint: z.string().url(),
-        accessKey: z.string().min(1),
-        secretKey: z.string().min(1),
-        region: z.string().min(1).default('us-east-1'),
-      })
-      .strict()
-      .optional(),
+    storage: storageEndpointSchema.optional(),
     /**
      * Inputs on an AWS bucket (`s3.<id>` providers) get an S3 trigger: the bucket invokes the function
      * itself on each upload, with no job in the platform. @default true
