@@ -5,7 +5,8 @@
  */
 import { extname } from 'node:path';
 
-const TYPES: Record<string, string> = {
+/** File extensions (lower case) and their content types; the Slurm shell path matches the same list. */
+export const CONTENT_TYPES: Readonly<Record<string, string>> = {
   '.txt': 'text/plain; charset=utf-8',
   '.log': 'text/plain; charset=utf-8',
   '.csv': 'text/csv; charset=utf-8',
@@ -35,5 +36,5 @@ const TYPES: Record<string, string> = {
 
 /** The content type of a file name, by extension; `application/octet-stream` when unknown. */
 export function contentTypeOf(name: string): string {
-  return TYPES[extname(name).toLowerCase()] ?? 'application/octet-stream';
+  return CONTENT_TYPES[extname(name).toLowerCase()] ?? 'application/octet-stream';
 }

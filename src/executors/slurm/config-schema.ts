@@ -51,6 +51,12 @@ export const slurmExecutorConfigSchema = z
       })
       .strict()
       .default({}),
+    /**
+     * Run jobs whose input and outputs are on the platform's own store in the batch script itself (POSIX
+     * sh, curl and coreutils on the nodes), without a Node process per job; other jobs, and all when
+     * false, run the Node supervisor. @default true
+     */
+    shellJobs: z.boolean().default(true),
     /** The platform's S3 endpoint as the compute nodes reach it. @default the endpoint's own address */
     storageEndpoint: z.string().url().optional(),
     /** Jobs of all services at once (reported in capabilities; the dispatcher enforces it). @default 1000 */

@@ -4,13 +4,15 @@
  * block, the executor's defaults) and the batch script, which starts the standalone supervisor on the
  * compute node with the invocation file of its array task.
  *
- * One submission's folder holds `job.sh` and, per task `i`: `i.json` (the invocation, mode 0600), `i.log`
- * (the supervisor's stderr: the script's output as it comes), `i.slurm` (Slurm's own messages: time
- * limit, cancel), `i.out` (the supervisor's stdout: the sync response, unused here) and `i.result` (the
- * supervisor's result line).
+ * One submission's folder holds `job.sh` and, per task `i`: `i.json` (the invocation, mode 0600) for the
+ * Node supervisor, or `i.sh` (the task's shell file, mode 0600; shell-task.ts) with the `script-*.sh` it
+ * runs for the shell path, `i.log` (the script's output as it comes), `i.slurm` (Slurm's own messages:
+ * time limit, cancel), `i.out` (the supervisor's stdout: the sync response, unused here), `i.started`
+ * (the shell path's start, by its time) and `i.result` (the result line).
  */
 import type { ServiceSpec } from '../../fdl/service-spec.js';
 import type { SlurmExecutorConfig } from './config-schema.js';
+import { SHELL_SUPERVISOR } from './shell-supervisor.js';
 
 /** Files of task `index` in a submission folder. */
 export function taskFiles(dir: string, index: number) {
@@ -19,6 +21,7 @@ export function taskFiles(dir: string, index: number) {
     log: `${dir}/${index}.log`,
     stdout: `${dir}/${index}.out`,
     result: `${dir}/${index}.result`,
+    started: `${dir}/${index}.started`,
   };
 }
 
@@ -72,8 +75,9 @@ export function submissionArgs(options: string[], dir: string, count: number): s
 }
 
 /**
- * The batch script: picks the task's invocation file by SLURM_ARRAY_TASK_ID (0 for a plain job) and runs
- * the supervisor with the script's output in the task's log. Slurm's own messages (time limit, cancel)
+ * The batch script: picks the task's files by SLURM_ARRAY_TASK_ID (0 for a plain job); does the job itself
+ * when the task has a shell file (shell-supervisor.ts), else runs the Node supervisor on its invocation
+ * file, with the script's output in the task's log. Slurm's own messages (time limit, cancel)
  * go to `i.slurm` and are appended to the log when the job is collected.
  */
 export function batchScript(options: {
@@ -87,6 +91,11 @@ export function batchScript(options: {
     '#!/bin/sh',
     `# Nubes: jobs of service ${options.service.replace(/[^a-z0-9-]/g, '')}`,
     'task="${SLURM_ARRAY_TASK_ID:-0}"',
+    `dir=${dir}`,
+    'if [ -f "$dir/$task.sh" ]; then',
+    '. "$dir/$task.sh"',
+    SHELL_SUPERVISOR.trim(),
+    'fi',
     `export NUBES_INVOCATION_FILE=${dir}/"$task.json" NUBES_RESULT_FILE=${dir}/"$task.result"`,
     // The AWS SDK warns about Node 20 on every start; job logs are the user's, not the SDK's.
     'export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true',

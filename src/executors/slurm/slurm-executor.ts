@@ -1,8 +1,9 @@
 /**
  * @module executors/slurm/slurm-executor
- * Runs each invocation as a Slurm job that starts the standalone supervisor on a compute node; the
- * supervisor stages the input in and the outputs out through the platform's S3 endpoint with a key scoped
- * to that job (revoked when the job ends) and writes its result to a file in the job's folder.
+ * Runs each invocation as a Slurm job that stages the input in and the outputs out through the platform's
+ * S3 endpoint with a key scoped to that job (revoked when the job ends) and writes its result to a file in
+ * the job's folder. Jobs whose storage is the platform's own do this in the batch script itself (POSIX sh
+ * and curl: shell-task.ts, shell-supervisor.ts); others start the standalone Node supervisor.
  *
  * - Submission: invocations of the same shape (equal sbatch options) arriving within `arrayWindowMs` go as
  *   one job array (submissions.ts); a lone one goes as a plain job.
@@ -29,6 +30,8 @@ import type { SlurmExecutorConfig } from './config-schema.js';
 import { serviceOptions, slurmJobName } from './sbatch-script.js';
 import { SlurmCli } from './slurm-cli.js';
 import { Submissions, type SlurmTask } from './submissions.js';
+import { PASSED_NODE_VARIABLES } from './shell-supervisor.js';
+import { planShellTask, type ShellTask } from './shell-task.js';
 import { TaskTracker } from './task-tracker.js';
 import { fromSlurmEnding } from './task-result.js';
 
@@ -42,6 +45,8 @@ export interface SlurmExecutorOptions {
 export interface SlurmExecutor extends Executor {
   /** Submissions made so far and how many tasks each held (for tests and the benchmark). */
   readonly submissionSizes: readonly number[];
+  /** Jobs run so far by the batch script itself and by the Node supervisor (for tests and the benchmark). */
+  readonly jobPaths: Readonly<{ shell: number; supervisor: number }>;
 }
 
 /** Longest close() waits for cancelled jobs to leave Slurm (KillWait is 30 s by default). */
@@ -73,6 +78,7 @@ class SlurmExecutorImpl implements SlurmExecutor {
   private readonly tasks = new Set<SlurmTask>();
   private readonly submissions: Submissions;
   private readonly tracker: TaskTracker;
+  readonly jobPaths = { shell: 0, supervisor: 0 };
 
   constructor(
     private readonly options: SlurmExecutorOptions,
@@ -142,6 +148,7 @@ class SlurmExecutorImpl implements SlurmExecutor {
       service: slurmJobName(invocation.service.name),
       env: this.jobEnvironment(invocation),
       key: null,
+      shell: null,
       submission: null,
       index: 0,
       slurmId: null,
@@ -160,7 +167,9 @@ class SlurmExecutorImpl implements SlurmExecutor {
         onAbort();
       } else {
         task.key = this.issueKey(invocation);
-        if (task.key !== null) {
+        task.shell = this.shellTask(invocation, task.key);
+        this.jobPaths[task.shell === null ? 'supervisor' : 'shell'] += 1;
+        if (task.key !== null && task.shell === null) {
           task.env.NUBES_S3_ACCESS_KEY = task.key.accessKeyId;
           task.env.NUBES_S3_SECRET_KEY = task.key.secretAccessKey;
         }
@@ -214,13 +223,30 @@ class SlurmExecutorImpl implements SlurmExecutor {
     task.settle(result);
   }
 
+  /** The task's shell path, or null for the Node supervisor (turned off, or a job it does not cover). */
+  private shellTask(invocation: Invocation, key: ScopedKey | null): ShellTask | null {
+    if (!this.options.config.shellJobs) return null;
+    const storage = this.options.storage;
+    const planned = planShellTask(invocation, {
+      endpoint: storage === null ? null : (this.options.config.storageEndpoint ?? storage.endpoint()),
+      region: storage?.region ?? 'us-east-1',
+      key,
+    });
+    if ('task' in planned) return planned.task;
+    this.options.logger.debug(
+      { jobId: invocation.jobId, why: planned.fallback },
+      'the job runs the Node supervisor on its node',
+    );
+    return null;
+  }
+
   /** The supervisor's environment for this invocation (the invocation file's `env`). */
   private jobEnvironment(invocation: Invocation): Record<string, string> {
     const env: Record<string, string> = {
       FUNCTION_CONFIG: Buffer.from(JSON.stringify(invocation.service)).toString('base64'),
       JOB_UUID: invocation.jobId,
       // What the node tells the job (its id, array task, CPUs, the GPUs --gres gave it) reaches the script.
-      NUBES_PASS_ENV: 'SLURM_*,SLURMD_NODENAME,CUDA_VISIBLE_DEVICES,GPU_DEVICE_ORDINAL,ROCR_VISIBLE_DEVICES',
+      NUBES_PASS_ENV: PASSED_NODE_VARIABLES.join(','),
     };
     const storage = this.options.storage;
     if (storage !== null) {

@@ -17,6 +17,7 @@ import type { SlurmExecutorConfig } from './config-schema.js';
 import { batchScript, submissionArgs, taskFiles } from './sbatch-script.js';
 import type { SlurmCli } from './slurm-cli.js';
 import { parseSbatchReply } from './slurm-replies.js';
+import type { ShellTask } from './shell-task.js';
 
 /** One invocation on its way through Slurm. */
 export interface SlurmTask {
@@ -26,6 +27,8 @@ export interface SlurmTask {
   /** The invocation file's environment for the supervisor. */
   env: Record<string, string>;
   key: ScopedKey | null;
+  /** The task's shell path (shell-task.ts); null when it runs the Node supervisor. */
+  shell: ShellTask | null;
   submission: Submission | null;
   /** Its index in the submission (its array task id). */
   index: number;
@@ -144,14 +147,14 @@ export class Submissions {
         service: tasks[0]?.invocation.service.name ?? '',
       });
       await writeFile(join(dir, 'job.sh'), script, { mode: 0o700 });
+      await Promise.all(tasks.map((task, index) => writeTaskFiles(dir, index, task)));
+      const scripts = new Map(
+        tasks
+          .flatMap((task) => (task.shell === null ? [] : [task.shell.script]))
+          .map((s) => [s.name, s.content]),
+      );
       await Promise.all(
-        tasks.map((task, index) =>
-          writeFile(
-            taskFiles(dir, index).invocation,
-            formatInvocationFile({ env: task.env, event: task.invocation.event }),
-            { mode: 0o600 },
-          ),
-        ),
+        [...scripts].map(([name, content]) => writeFile(join(dir, name), content, { mode: 0o700 })),
       );
       const reply = await cli.expect('sbatch', submissionArgs(sbatchOptions, dir, tasks.length));
       const jobId = parseSbatchReply(reply);
@@ -170,4 +173,19 @@ export class Submissions {
       for (const task of tasks) this.options.rejected(task, error);
     }
   }
+}
+
+/** The files of task `index`: its shell file (and body), or its invocation file for the Node supervisor. */
+async function writeTaskFiles(dir: string, index: number, task: SlurmTask): Promise<void> {
+  const shell = task.shell;
+  if (shell === null) {
+    await writeFile(
+      taskFiles(dir, index).invocation,
+      formatInvocationFile({ env: task.env, event: task.invocation.event }),
+      { mode: 0o600 },
+    );
+    return;
+  }
+  if (shell.body !== null) await writeFile(join(dir, `${index}.in`), shell.body, { mode: 0o600 });
+  await writeFile(join(dir, `${index}.sh`), shell.file, { mode: 0o600 });
 }

@@ -55,7 +55,8 @@ export class TaskTracker {
       const watcher = watch(submission.dir, (_event, filename) => {
         const match = /^(\d+)\.result$/.exec(String(filename ?? ''));
         const task = match === null ? undefined : submission.tasks[Number(match[1])];
-        if (task !== undefined) void this.collect(task, null);
+        // The shell path writes its result in place: a half-written line is read again at its next write.
+        if (task !== undefined) void this.collect(task, null, true);
       });
       watcher.on('error', () => watcher.close());
       this.watchers.set(submission, watcher);
@@ -159,7 +160,7 @@ export class TaskTracker {
   ): Promise<void> {
     const submission = task.submission;
     if (submission === null || task.slurmId === null || task.done) return;
-    if (await exists(taskFiles(submission.dir, task.index).result)) return this.collect(task, null);
+    if (await this.collect(task, null, true)) return;
     let status = byId.get(task.slurmId);
     if (status === undefined && submission.tasks.length > 1) {
       status = pendingArrays.find(
@@ -169,26 +170,40 @@ export class TaskTracker {
     }
     if (status !== undefined) {
       this.misses.delete(task);
-      if (isTerminal(status.state)) return this.collect(task, status);
+      if (isTerminal(status.state)) {
+        await this.collect(task, status);
+        return;
+      }
       if (status.state === 'RUNNING') await this.followLog(task);
       return;
     }
     const misses = (this.misses.get(task) ?? 0) + 1;
     this.misses.set(task, misses);
     if (misses < MISSES_BEFORE_ACCOUNTING) return;
-    return this.collect(task, await this.fromAccounting(task));
+    await this.collect(task, await this.fromAccounting(task));
   }
 
-  /** Ends a task from its result file, or from Slurm's ending when it left none. */
-  private async collect(task: SlurmTask, ending: SlurmEnding | null): Promise<void> {
+  /**
+   * Ends a task from its result file, or from Slurm's ending when it left none; with `onlyReported`, only
+   * from a complete result. Resolves with whether the task is done.
+   */
+  private async collect(task: SlurmTask, ending: SlurmEnding | null, onlyReported = false): Promise<boolean> {
     const submission = task.submission;
-    if (task.done || submission === null || this.collecting.has(task)) return;
+    if (task.done || submission === null || this.collecting.has(task)) return task.done;
     this.collecting.add(task);
     try {
-      const text = await readFile(taskFiles(submission.dir, task.index).result, 'utf8').catch(() => null);
+      const files = taskFiles(submission.dir, task.index);
+      const text = await readFile(files.result, 'utf8').catch(() => null);
       const reported = text === null ? null : splitResultLine(text).result;
+      if (reported === null && onlyReported) return false;
+      if (reported !== null && reported.startedMs === 0 && reported.finishedMs === 0) {
+        // The shell path has no clock: its start and end are the times of its first and last files.
+        const [started, finished] = await Promise.all([fileTimeMs(files.started), fileTimeMs(files.result)]);
+        reported.startedMs = started ?? task.queuedMs;
+        reported.finishedMs = finished ?? Date.now();
+      }
       await this.collectLog(task);
-      if (task.done) return;
+      if (task.done) return true;
       const invocation = task.invocation;
       const result =
         reported !== null
@@ -201,6 +216,7 @@ export class TaskTracker {
               memoryBytes: invocation.service.memoryBytes,
             });
       this.options.finish(task, result);
+      return true;
     } finally {
       this.collecting.delete(task);
     }
@@ -238,9 +254,9 @@ export class TaskTracker {
   }
 }
 
-async function exists(path: string): Promise<boolean> {
+async function fileTimeMs(path: string): Promise<number | null> {
   return stat(path).then(
-    () => true,
-    () => false,
+    (info) => Math.floor(info.mtimeMs),
+    () => null,
   );
 }

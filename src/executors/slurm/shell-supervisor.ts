@@ -1,0 +1,209 @@
+/**
+ * @module executors/slurm/shell-supervisor
+ * The supervisor's work in POSIX sh, for the batch script itself to do in the common case (see
+ * shell-task.ts for which jobs and what each task's file holds): a Node process per job costs more CPU than
+ * Slurm spends on the job, so these jobs start none.
+ *
+ * What it does, as the standalone supervisor does: creates the job's folder (`<TMPDIR>/nubes-job-<random>/work`
+ * with `input` and `output`), stages the input (a presigned GET made at submission, or the decoded http
+ * body), runs the script with the environment built at submission (the node's SLURM_* variables added),
+ * its timeout (timeout(1): TERM, then KILL 2 s later), its output in the task's log; on success uploads
+ * each file left in TMP_OUTPUT_DIR to every matching output (curl's SigV4 with the job's scoped key, read
+ * from a here-document so that it never shows in a process's arguments or environment), then writes the
+ * task's result line. The script's environment is built from nothing (`env -i`): none of the batch
+ * script's variables, the key included, reaches it.
+ *
+ * It forks as little as it can (a Slurm task of `true` costs Slurm a few milliseconds): one mkdir, env
+ * (which execs the script), one rm; curl per staged or uploaded object; no clock (the executor reads the
+ * task's start and end from its files' times; the result says startedMs 0 and finishedMs 0).
+ */
+
+import { CONTENT_TYPES } from '../../supervisor/content-type.js';
+
+/**
+ * Variables of the node that reach the script as they are (a trailing `*` matches a prefix): what the node
+ * tells the job (its id, array task, CPUs, the GPUs --gres gave it). NUBES_PASS_ENV for the supervisor.
+ */
+export const PASSED_NODE_VARIABLES = [
+  'SLURM_*',
+  'SLURMD_NODENAME',
+  'CUDA_VISIBLE_DEVICES',
+  'GPU_DEVICE_ORDINAL',
+  'ROCR_VISIBLE_DEVICES',
+];
+
+/** Exit status of a job stopped at its timeout, as timeout(1) and the standalone supervisor report it. */
+export const SHELL_TIMEOUT_EXIT_CODE = 124;
+
+/**
+ * Shell functions and the main sequence, run by the batch script after it sourced the task's file (which
+ * defines `nubes_*` variables and the functions `nubes_run`, `nubes_match`, `nubes_content_type` and
+ * `nubes_pass`). Expects `dir` and `task`. Written raw, with `$<` standing for the shell's `${` (which a
+ * template literal would take for its own).
+ */
+export const SHELL_SUPERVISOR = String.raw`
+nubes_log="$dir/$task.log"
+nubes_outputs=''
+printf '%s' "$nubes_notes" >"$nubes_log"
+nubes_pass() {
+  case $1 in ${PASSED_NODE_VARIABLES.join(' | ')}) return 0 ;; esac
+  return 1
+}
+nubes_content_type() {
+  case $1 in
+${Object.entries(CONTENT_TYPES)
+  .map(([extension, type]) => `    *${caseInsensitive(extension)}) nubes_type='${type}' ;;`)
+  .join('\n')}
+    *) nubes_type=application/octet-stream ;;
+  esac
+}
+: >"$dir/$task.started"
+# The job's result line (written last: the executor may end the job as soon as it appears); startedMs and
+# finishedMs are read from the files' times by the executor.
+nubes_result() {
+  printf 'nubes-result {"status":"%s","exitCode":%s,"termSignal":%s,"error":%s,"outputs":[%s],"startedMs":0,"finishedMs":0}\n' \
+    "$1" "$2" "$3" "$4" "$nubes_outputs" >"$dir/$task.result"
+}
+nubes_note() { printf '[nubes] %s\n' "$1" >>"$nubes_log"; }
+# nubes_fail CODE RETRYABLE MESSAGE [EXIT_CODE TERM_SIGNAL]: the message must need no JSON escaping.
+nubes_fail() {
+  nubes_note "job failed: $3"
+  rm -rf "$nubes_root"
+  nubes_result failed "$<4:-null}" "$<5:-null}" "{\"code\":\"$1\",\"message\":\"$3\",\"retryable\":$2}"
+  exit 1
+}
+# Sets nubes_url (SigV4's URI encoding, / kept) and nubes_json (JSON string body) of $1, byte by byte.
+nubes_encode() {
+  nubes_s=$1 nubes_url='' nubes_json=''
+  while [ -n "$nubes_s" ]; do
+    nubes_rest=$<nubes_s#?}
+    nubes_c=$<nubes_s%"$nubes_rest"}
+    nubes_s=$nubes_rest
+    case $nubes_c in
+      [A-Za-z0-9._~/-]) nubes_url=$nubes_url$nubes_c nubes_json=$nubes_json$nubes_c; continue ;;
+    esac
+    nubes_hex=$(printf '%02X' "'$nubes_c")
+    nubes_url=$nubes_url%$nubes_hex
+    case $nubes_c in
+      '"' | '\') nubes_json=$nubes_json\\$nubes_c ;;
+      [[:cntrl:]]) nubes_json=$nubes_json\\u00$nubes_hex ;;
+      *) nubes_json=$nubes_json$nubes_c ;;
+    esac
+  done
+}
+# nubes_put BUCKET_URL BUCKET_JSON PREFIX_URL PREFIX_JSON: uploads nubes_file as <prefix><name>.
+nubes_put() {
+  curl -sS -g -f -o /dev/null -K - --aws-sigv4 "aws:amz:$nubes_region:s3" \
+    -H 'x-amz-content-sha256: UNSIGNED-PAYLOAD' -H "Content-Type: $nubes_type" \
+    -T "$nubes_file" "$nubes_endpoint/$1/$3$nubes_url" 2>>"$nubes_log" <<NUBES_KEY || return 1
+user = "$nubes_key_id:$nubes_key_secret"
+NUBES_KEY
+  nubes_outputs="$nubes_outputs$<nubes_outputs:+,}{\"provider\":\"minio.default\",\"bucket\":\"$2\",\"key\":\"$4$nubes_json\"}"
+}
+# nubes_upload NAME PATH: the file to every output whose filters match it.
+nubes_upload() {
+  nubes_file=$2
+  nubes_encode "$1"
+  nubes_content_type "$1"
+  nubes_match "$1"
+}
+# nubes_walk DIR PREFIX: every regular file under DIR; links only to a file inside TMP_OUTPUT_DIR.
+nubes_walk() {
+  local f name target
+  for f in "$1"/* "$1"/.[!.]* "$1"/..?*; do
+    [ -e "$f" ] || [ -L "$f" ] || continue
+    name=$2$<f##*/}
+    if [ -L "$f" ]; then
+      [ -n "$nubes_real_output" ] || nubes_real_output=$(readlink -f -- "$nubes_work/output")
+      target=$(readlink -e -- "$f") || target=''
+      case $target in
+        "$nubes_real_output"/*)
+          if [ -f "$target" ]; then nubes_upload "$name" "$target" || return 1
+          else nubes_note "not uploaded: $name: a symbolic link to a directory (not followed)"; fi ;;
+        *) nubes_note "not uploaded: $name: a symbolic link that leaves TMP_OUTPUT_DIR or is broken" ;;
+      esac
+    elif [ -d "$f" ]; then nubes_walk "$f" "$name/" || return 1
+    elif [ -f "$f" ]; then nubes_upload "$name" "$f" || return 1
+    else nubes_note "not uploaded: $name: not a regular file"
+    fi
+  done
+}
+
+# The job's folder, named at submission (random); mkdir without -p fails if anyone made it first.
+nubes_root="$<TMPDIR:-/tmp}/$nubes_folder"
+nubes_work="$nubes_root/work"
+trap 'rm -rf "$nubes_root"; exit 143' TERM INT HUP
+mkdir -m 700 "$nubes_root" "$nubes_work" "$nubes_work/input" "$nubes_work/output" 2>>"$nubes_log" ||
+  nubes_fail INTERNAL false 'cannot create the job folder on the node'
+if [ -n "$nubes_input_url" ]; then
+  nubes_status=$(curl -sS -g -o "$nubes_work/input/$nubes_input_name" -w '%{http_code}' "$nubes_input_url" 2>>"$nubes_log")
+  case $nubes_status in
+    2??) ;;
+    404) nubes_fail OBJECT_NOT_FOUND false 'the input object does not exist (any more)' ;;
+    *) nubes_fail STORAGE_UNREACHABLE true "cannot read the input object from the platform (HTTP status $nubes_status)" ;;
+  esac
+elif [ -n "$nubes_body_file" ]; then
+  cp "$nubes_body_file" "$nubes_work/input/$nubes_input_name" ||
+    nubes_fail INTERNAL false 'cannot stage the http body'
+elif [ -n "$nubes_input_name" ]; then
+  printf '%s' "$nubes_body" >"$nubes_work/input/$nubes_input_name"
+fi
+
+# The node's own variables (SLURM_*, the GPUs it gave) reach the script, as NUBES_PASS_ENV does.
+set --
+nubes_exports=$(export -p)
+while IFS= read -r nubes_line; do
+  case $nubes_line in
+    "export "*=*) nubes_name=$<nubes_line#export }; nubes_name=$<nubes_name%%=*} ;;
+    *) continue ;;
+  esac
+  case $nubes_name in *[!A-Za-z0-9_]* | '') continue ;; esac
+  nubes_pass "$nubes_name" || continue
+  eval "set -- \"\$@\" \"$nubes_name=\$<$nubes_name}\""
+done <<NUBES_EXPORTS
+$nubes_exports
+NUBES_EXPORTS
+
+cd "$nubes_work" || nubes_fail INTERNAL false 'cannot enter the job folder'
+nubes_run "$@" </dev/null >>"$nubes_log" 2>&1
+nubes_code=$?
+cd / || true
+
+if [ "$nubes_code" -ne 0 ]; then
+  nubes_signal=null
+  if [ -n "$nubes_timeout" ] && { [ "$nubes_code" -eq ${SHELL_TIMEOUT_EXIT_CODE} ] || [ "$nubes_code" -eq 137 ]; }; then
+    nubes_signal='"SIGTERM"'
+    [ "$nubes_code" -eq 137 ] && nubes_signal='"SIGKILL"'
+    nubes_note "the job exceeded its time limit of $nubes_timeout s and was killed"
+    rm -rf "$nubes_root"
+    nubes_result failed null "$nubes_signal" "{\"code\":\"JOB_TIMEOUT\",\"message\":\"the job exceeded its time limit of $nubes_timeout s and was killed\",\"retryable\":true,\"details\":{\"exitCode\":null,\"termSignal\":$nubes_signal}}"
+    exit ${SHELL_TIMEOUT_EXIT_CODE}
+  fi
+  if [ "$nubes_code" -gt 128 ]; then
+    nubes_signal="\"SIG$(kill -l "$nubes_code")\""
+    nubes_message="the script was killed by SIG$(kill -l "$nubes_code")"
+    nubes_exit=null
+  else
+    nubes_message="the script exited with code $nubes_code"
+    nubes_exit=$nubes_code
+  fi
+  nubes_note "$nubes_message"
+  rm -rf "$nubes_root"
+  nubes_result failed "$nubes_exit" "$nubes_signal" "{\"code\":\"JOB_FAILED\",\"message\":\"$nubes_message\",\"retryable\":false,\"details\":{\"exitCode\":$nubes_exit,\"termSignal\":$nubes_signal}}"
+  exit "$nubes_code"
+fi
+nubes_walk "$nubes_work/output" '' ||
+  nubes_fail STORAGE_UNREACHABLE true 'cannot upload an output file to the platform (see the curl message above)' 0
+rm -rf "$nubes_root"
+nubes_result succeeded 0 null null
+exit 0
+`.replace(/\$</g, '${');
+
+/** A case pattern matching `text` in any letter case (`.txt` gives `.[tT][xX][tT]`). */
+function caseInsensitive(text: string): string {
+  return [...text]
+    .map((char) =>
+      char.toLowerCase() === char.toUpperCase() ? char : `[${char.toLowerCase()}${char.toUpperCase()}]`,
+    )
+    .join('');
+}

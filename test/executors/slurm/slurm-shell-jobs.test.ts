@@ -1,0 +1,432 @@
+/**
+ * @module test/executors/slurm/slurm-shell-jobs.test
+ * The Slurm executor's shell path (the batch script does the supervisor's work in sh with curl, no Node
+ * process per job) on a real cluster on localhost, through the platform's S3 endpoint with the job's
+ * scoped key: the input staged (key with spaces and unicode), outputs uploaded under the right keys with
+ * their content and content type (names with spaces, unicode, quotes, a tab, subfolders, filters), the
+ * script's environment (the job's variables and the node's SLURM_*, no credential, nothing of the batch
+ * script's), a failing script, a signal, a timeout, a cancel, a missing input, an http body, and the
+ * fallback to the Node supervisor for an output on another provider.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Invocation, InvocationResult } from '../../../src/executors/executor.js';
+import type { ServiceSpec } from '../../../src/fdl/service-spec.js';
+import type { SlurmExecutor } from '../../../src/executors/slurm/index.js';
+import { contractService } from '../executor.contract.js';
+import { TestDataDir, waitFor } from '../helpers.js';
+import { ACCESS_KEY_ID, SECRET_KEY } from '../../s3api/s3-fixture.js';
+import { slurmMissing } from '../../support/slurm-cluster.js';
+import { startSlurmFixture, type SlurmFixture } from './slurm-fixture.js';
+
+const missing = await slurmMissing();
+const BUCKET = 'shell-jobs';
+const INPUT_KEY = 'in/dir/a b é ✓.txt';
+const INPUT_TEXT = 'first line\nsecond line with ünïcode\n';
+
+void describe(
+  'Slurm executor: the shell path (real cluster on localhost)',
+  { skip: missing ?? false },
+  () => {
+    let fixture: SlurmFixture;
+    let data: TestDataDir;
+    let executor: SlurmExecutor;
+    let count = 0;
+
+    before(async () => {
+      fixture = await startSlurmFixture();
+      data = await TestDataDir.create();
+      await fixture.s3.store.ensureBucket(BUCKET);
+      await fixture.s3.store.put(BUCKET, INPUT_KEY, Buffer.from(INPUT_TEXT));
+      executor = await fixture.executor();
+    });
+    after(async () => {
+      await executor?.close();
+      await fixture?.close();
+      await data?.remove();
+    });
+
+    function service(name: string, script: string, overrides: Partial<ServiceSpec> = {}): ServiceSpec {
+      return {
+        ...contractService(name, script),
+        executor: 'slurm',
+        input: [],
+        output: [
+          {
+            provider: 'minio.default',
+            path: `${BUCKET}/out`,
+            bucket: BUCKET,
+            folder: `out/${name}`,
+            prefixes: [],
+            suffixes: [],
+          },
+        ],
+        variables: { CONTRACT_TAG: name, QUOTED_VAR: `it's "quoted" $HOME \\ done` },
+        secrets: { A_SECRET: 'the service secret' },
+        ...overrides,
+      };
+    }
+
+    async function invocation(
+      spec: ServiceSpec,
+      event: string,
+      signal = new AbortController().signal,
+    ): Promise<Invocation> {
+      count += 1;
+      const jobId = `${spec.name}-${count}`;
+      const workDir = join(data.root, 'work', jobId);
+      await mkdir(workDir, { recursive: true });
+      await mkdir(join(data.root, 'logs'), { recursive: true });
+      return {
+        jobId,
+        service: spec,
+        ...eventFields(event),
+        bodyPath: null,
+        workDir,
+        logPath: join(data.root, 'logs', `${jobId}.log`),
+        signal,
+      };
+    }
+
+    /** The invocation's kind and input as the platform sets them for this event (the key's read scope). */
+    function eventFields(event: string): Pick<Invocation, 'kind' | 'event' | 'input'> {
+      let parsed: unknown = null;
+      try {
+        parsed = JSON.parse(event);
+      } catch {
+        // An http body.
+      }
+      const record = (parsed as { Records?: { s3: { object: { key: string } } }[] } | null)?.Records?.[0];
+      if (record === undefined) return { kind: 'http', event, input: null };
+      const key = decodeURIComponent(record.s3.object.key);
+      return {
+        kind: 'storage',
+        event,
+        input: { provider: 'minio.default', bucket: BUCKET, key, eventTimeIso: '2026-12-07T01:00:00.000Z' },
+      };
+    }
+
+    function storageEvent(key: string): string {
+      const encoded = encodeURIComponent(key).replace(/%2F/g, '/');
+      return JSON.stringify({
+        Records: [
+          {
+            eventSource: 'minio:s3',
+            eventTime: '2026-12-07T01:00:00.000Z',
+            s3: { bucket: { name: BUCKET }, object: { key: encoded } },
+          },
+        ],
+      });
+    }
+
+    async function run(invocationToRun: Invocation): Promise<{ result: InvocationResult; log: string }> {
+      const before = executor.jobPaths.shell;
+      await executor.deploy(invocationToRun.service);
+      const result = await executor.run(invocationToRun);
+      assert.equal(executor.jobPaths.shell, before + 1, 'the job took the shell path');
+      const log = await readFile(invocationToRun.logPath, 'utf8').catch(() => '');
+      return { result, log };
+    }
+
+    async function text(key: string): Promise<string> {
+      const { body } = await fixture.s3.store.get(BUCKET, key);
+      const chunks: Buffer[] = [];
+      for await (const chunk of body as AsyncIterable<Buffer>) chunks.push(chunk);
+      return Buffer.concat(chunks).toString('utf8');
+    }
+
+    test(
+      'stages the input, runs the script, uploads every output under its key',
+      { timeout: 60_000 },
+      async () => {
+        const script = [
+          'echo "staged $INPUT_FILE_PATH"',
+          'cat "$INPUT_FILE_PATH" > "$TMP_OUTPUT_DIR/copy of ünïcode ✓.txt"',
+          'mkdir -p "$TMP_OUTPUT_DIR/sub dir/deeper"',
+          'printf "%s" "$STORAGE_OBJECT_KEY" > "$TMP_OUTPUT_DIR/sub dir/deeper/key.csv"',
+          `printf quotes > "$TMP_OUTPUT_DIR/it's \\"odd\\" \\\\ name.bin"`,
+          'printf globs > "$TMP_OUTPUT_DIR/[x]{a,b}*?%41+&=.txt"',
+          'env > "$TMP_OUTPUT_DIR/environment.txt"',
+          'pwd > "$TMP_OUTPUT_DIR/cwd.txt"',
+          'ln -s /etc/passwd "$TMP_OUTPUT_DIR/escape"',
+        ].join('\n');
+        const spec = service('shell-ok', script);
+        const job = await invocation(spec, storageEvent(INPUT_KEY));
+        const { result, log } = await run(job);
+        assert.equal(result.status, 'succeeded', `${JSON.stringify(result.error)}\n${log}`);
+        assert.equal(result.exitCode, 0);
+        assert.match(log, /staged \/.*\/input\/a b é ✓\.txt\n/);
+        assert.match(log, /\[nubes\] not uploaded: escape: a symbolic link that leaves TMP_OUTPUT_DIR/);
+        assert.ok(
+          Number.isInteger(result.startedMs) && Number.isInteger(result.finishedMs),
+          'whole milliseconds',
+        );
+        assert.ok(result.startedMs > 0 && result.finishedMs >= result.startedMs, 'times from the task files');
+
+        const prefix = 'out/shell-ok/';
+        const keys = result.outputs.map((output) => output.key).sort();
+        assert.deepEqual(
+          keys,
+          [
+            '[x]{a,b}*?%41+&=.txt',
+            'copy of ünïcode ✓.txt',
+            'cwd.txt',
+            'environment.txt',
+            `it's "odd" \\ name.bin`,
+            'sub dir/deeper/key.csv',
+          ]
+            .map((name) => prefix + name)
+            .sort(),
+        );
+        assert.ok(
+          result.outputs.every((output) => output.provider === 'minio.default' && output.bucket === BUCKET),
+        );
+        assert.equal(await text(`${prefix}copy of ünïcode ✓.txt`), INPUT_TEXT);
+        assert.equal(await text(`${prefix}sub dir/deeper/key.csv`), INPUT_KEY);
+        assert.equal(await text(`${prefix}it's "odd" \\ name.bin`), 'quotes');
+        assert.equal(await text(`${prefix}[x]{a,b}*?%41+&=.txt`), 'globs');
+        const head = await fixture.s3.store.head(BUCKET, `${prefix}sub dir/deeper/key.csv`);
+        assert.equal(head.contentType, 'text/csv; charset=utf-8');
+
+        const env = new Map(
+          (await text(`${prefix}environment.txt`))
+            .split('\n')
+            .filter((line) => line.includes('='))
+            .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)] as const),
+        );
+        const cwd = (await text(`${prefix}cwd.txt`)).trim();
+        assert.equal(env.get('JOB_UUID'), job.jobId);
+        assert.equal(env.get('OSCAR_SERVICE_NAME'), 'shell-ok');
+        assert.equal(env.get('CONTRACT_TAG'), 'shell-ok');
+        assert.equal(env.get('QUOTED_VAR'), `it's "quoted" $HOME \\ done`);
+        assert.equal(env.get('A_SECRET'), 'the service secret');
+        assert.equal(env.get('STORAGE_OBJECT_KEY'), INPUT_KEY);
+        assert.equal(env.get('EVENT_TIME'), '2026-12-07T01:00:00.000Z');
+        assert.equal(env.get('HOME'), cwd);
+        assert.equal(env.get('TMP_INPUT_DIR'), `${cwd}/input`);
+        assert.equal(env.get('TMP_OUTPUT_DIR'), `${cwd}/output`);
+        assert.equal(env.get('INPUT_FILE_PATH'), `${cwd}/input/a b é ✓.txt`);
+        assert.equal(env.get('LANG'), 'C.UTF-8');
+        assert.ok(env.has('EVENT'));
+        assert.match(env.get('SLURM_JOB_ID') ?? '', /^\d+$/, 'the node tells the script its job id');
+        // Nothing of the batch script's own state: no key, no endpoint, no platform variable.
+        for (const [name, value] of env) {
+          assert.doesNotMatch(name, /^(NUBES|nubes|AWS)_/i, `${name} reaches the script`);
+          assert.doesNotMatch(value, /\bNJ[A-Z0-9]{10,}/, `${name} holds a scoped key id`);
+          assert.ok(
+            !value.includes(SECRET_KEY) && !value.includes(ACCESS_KEY_ID),
+            `${name} holds the admin key`,
+          );
+        }
+        // Exactly the job's variables, besides the node's SLURM_* and what sh itself sets.
+        const names = [...env.keys()].filter((name) => !/^(SLURM|PWD$|OLDPWD$|SHLVL$|_$)/.test(name));
+        assert.deepEqual(names.sort(), [
+          'A_SECRET',
+          'CONTRACT_TAG',
+          'EVENT',
+          'EVENT_TIME',
+          'HOME',
+          'INPUT_FILE_PATH',
+          'JOB_UUID',
+          'LANG',
+          'OSCAR_SERVICE_NAME',
+          'PATH',
+          'QUOTED_VAR',
+          'STORAGE_OBJECT_KEY',
+          'TMP_INPUT_DIR',
+          'TMP_OUTPUT_DIR',
+        ]);
+        // The job's folder on the node is gone.
+        await assert.rejects(readdir(cwd));
+      },
+    );
+
+    test(
+      'a failing script fails its job with its exit code and log; nothing is uploaded',
+      { timeout: 60_000 },
+      async () => {
+        const spec = service(
+          'shell-fail',
+          'echo "about to fail"\necho "on stderr" >&2\ntouch "$TMP_OUTPUT_DIR/x.txt"\nexit 3',
+        );
+        const { result, log } = await run(await invocation(spec, '{}'));
+        assert.equal(result.status, 'failed');
+        assert.equal(result.exitCode, 3);
+        assert.equal(result.error?.code, 'JOB_FAILED');
+        assert.equal(result.error?.message, 'the script exited with code 3');
+        assert.deepEqual(result.outputs, []);
+        assert.match(log, /about to fail\n/);
+        assert.match(log, /on stderr\n/);
+        assert.match(log, /\[nubes\] the script exited with code 3\n/);
+        assert.deepEqual((await fixture.s3.store.list(BUCKET, { prefix: 'out/shell-fail/' })).objects, []);
+      },
+    );
+
+    test('a script killed by a signal reports the signal', { timeout: 60_000 }, async () => {
+      const spec = service('shell-signal', 'echo "going"\nkill -KILL $$');
+      const { result, log } = await run(await invocation(spec, '{}'));
+      assert.equal(result.status, 'failed');
+      assert.equal(result.exitCode, null);
+      assert.equal(result.termSignal, 'SIGKILL');
+      assert.equal(result.error?.code, 'JOB_FAILED');
+      assert.match(log, /\[nubes\] the script was killed by SIGKILL/);
+    });
+
+    test('a job past its timeout is stopped with JOB_TIMEOUT', { timeout: 60_000 }, async () => {
+      const spec = service('shell-timeout', 'echo started\nsleep 60\necho finished', { timeoutMs: 1500 });
+      const started = Date.now();
+      const { result, log } = await run(await invocation(spec, '{}'));
+      assert.ok(Date.now() - started < 30_000, 'stopped near its timeout, not by Slurm');
+      assert.equal(result.status, 'failed');
+      assert.equal(result.error?.code, 'JOB_TIMEOUT');
+      assert.equal(result.error?.message, 'the job exceeded its time limit of 1.5 s and was killed');
+      assert.equal(result.termSignal, 'SIGTERM');
+      assert.match(log, /started\n/);
+      assert.doesNotMatch(log, /finished/);
+    });
+
+    test(
+      'cancel stops a running job with JOB_CANCELLED and leaves nothing in Slurm',
+      { timeout: 60_000 },
+      async () => {
+        const controller = new AbortController();
+        const spec = service(
+          'shell-cancel',
+          'echo started\nsleep 120\necho finished > "$TMP_OUTPUT_DIR/late.txt"',
+        );
+        const job = await invocation(spec, '{}', controller.signal);
+        await executor.deploy(spec);
+        const running = executor.run(job);
+        assert.ok(
+          await waitFor(
+            async () => (await readFile(job.logPath, 'utf8').catch(() => '')).includes('started'),
+            30_000,
+          ),
+          'the job started',
+        );
+        controller.abort();
+        const result = await running;
+        assert.equal(result.status, 'failed');
+        assert.equal(result.error?.code, 'JOB_CANCELLED');
+        assert.ok(await waitFor(async () => (await fixture.activeJobs('shell-cancel')).length === 0, 45_000));
+        assert.deepEqual((await fixture.s3.store.list(BUCKET, { prefix: 'out/shell-cancel/' })).objects, []);
+      },
+    );
+
+    test(
+      'a missing input object fails the job with OBJECT_NOT_FOUND before the script runs',
+      { timeout: 60_000 },
+      async () => {
+        const spec = service('shell-missing', 'echo "should not run"');
+        const { result, log } = await run(await invocation(spec, storageEvent('in/not there.txt')));
+        assert.equal(result.status, 'failed');
+        assert.equal(result.error?.code, 'OBJECT_NOT_FOUND');
+        assert.doesNotMatch(log, /should not run/);
+        assert.match(log, /\[nubes\] job failed: the input object does not exist/);
+      },
+    );
+
+    test(
+      'an http body is staged decoded (base64 with NUL bytes, and JSON as it is)',
+      { timeout: 60_000 },
+      async () => {
+        const spec = service(
+          'shell-body',
+          'cp "$INPUT_FILE_PATH" "$TMP_OUTPUT_DIR/body.bin"\nprintf "%s" "$EVENT" > "$TMP_OUTPUT_DIR/event.txt"',
+        );
+        const binary = Buffer.from([0, 1, 2, 255, 0, 10, 65]);
+        const { result } = await run(await invocation(spec, binary.toString('base64')));
+        assert.equal(result.status, 'succeeded', JSON.stringify(result.error));
+        const { body } = await fixture.s3.store.get(BUCKET, 'out/shell-body/body.bin');
+        const chunks: Buffer[] = [];
+        for await (const chunk of body as AsyncIterable<Buffer>) chunks.push(chunk);
+        assert.deepEqual(Buffer.concat(chunks), binary);
+        assert.equal(await text('out/shell-body/event.txt'), binary.toString('base64'));
+
+        const json = '{"index": 7, "text": "ünï \'q\'"}';
+        const second = await run(await invocation(spec, json));
+        assert.equal(second.result.status, 'succeeded');
+        assert.equal(await text('out/shell-body/body.bin'), json);
+      },
+    );
+
+    test(
+      'outputs follow their prefix and suffix filters, to each matching output',
+      { timeout: 60_000 },
+      async () => {
+        const spec = service(
+          'shell-filters',
+          'for n in a.txt b.csv keep-c.txt; do echo "$n" > "$TMP_OUTPUT_DIR/$n"; done',
+          {
+            output: [
+              {
+                provider: 'minio.default',
+                path: `${BUCKET}/f1`,
+                bucket: BUCKET,
+                folder: 'f1',
+                prefixes: [],
+                suffixes: ['.txt'],
+              },
+              {
+                provider: 'minio.default',
+                path: `${BUCKET}/f2`,
+                bucket: BUCKET,
+                folder: 'f2/deep',
+                prefixes: ['keep-'],
+                suffixes: [],
+              },
+              {
+                provider: 'minio.default',
+                path: BUCKET,
+                bucket: BUCKET,
+                folder: '',
+                prefixes: ['b'],
+                suffixes: ['.csv'],
+              },
+            ],
+          },
+        );
+        const { result } = await run(await invocation(spec, '{}'));
+        assert.equal(result.status, 'succeeded', JSON.stringify(result.error));
+        assert.deepEqual(
+          result.outputs.map((output) => output.key).sort(),
+          ['b.csv', 'f1/a.txt', 'f1/keep-c.txt', 'f2/deep/keep-c.txt'].sort(),
+        );
+        assert.equal(await text('f2/deep/keep-c.txt'), 'keep-c.txt\n');
+      },
+    );
+
+    test('an output on another provider runs the Node supervisor instead', { timeout: 60_000 }, async () => {
+      const spec = service('shell-fallback', 'echo fallback > "$TMP_OUTPUT_DIR/r.txt"', {
+        storageProviders: {
+          'minio.other': {
+            type: 'minio',
+            endpoint: fixture.s3.url,
+            region: 'us-east-1',
+            accessKey: ACCESS_KEY_ID,
+            secretKey: SECRET_KEY,
+            verifyTls: false,
+          },
+        },
+        output: [
+          {
+            provider: 'minio.other',
+            path: `${BUCKET}/other`,
+            bucket: BUCKET,
+            folder: 'other',
+            prefixes: [],
+            suffixes: [],
+          },
+        ],
+      });
+      await executor.deploy(spec);
+      const before = { ...executor.jobPaths };
+      const result = await executor.run(await invocation(spec, '{}'));
+      assert.equal(result.status, 'succeeded', JSON.stringify(result.error));
+      assert.deepEqual(executor.jobPaths, { shell: before.shell, supervisor: before.supervisor + 1 });
+      assert.equal(await text('other/r.txt'), 'fallback\n');
+    });
+  },
+);
