@@ -258,8 +258,8 @@ async function runReduce(task: ReduceTaskMessage): Promise<TaskReply> {
   const spill = () => {
     const writer = new RunFileWriter(join(task.spillDir, `reduce-spill-${spills.length}`));
     try {
-      for (const key of groups.sortedKeys())
-        for (const value of valuesOf(groups.get(key))) writer.writeString(key, value);
+      for (const [key, entry] of groups.sortedEntries())
+        for (const value of valuesOf(entry)) writer.writeString(key, value);
     } finally {
       writer.close();
     }
@@ -282,21 +282,24 @@ async function runReduce(task: ReduceTaskMessage): Promise<TaskReply> {
   }
   const output = new LineOutput(task.outPath);
   const emit: Emit = (key, value) => output.line(keyText(key), value);
-  const give = async (key: string, values: Iterable<unknown>) => {
+  // A promise only when the reducer is async: awaiting each of a million keys otherwise costs a microtask.
+  const give = (key: string, values: Iterable<unknown>): unknown => {
     if (reduce === null) {
       for (const value of values) output.line(key, value);
-      return;
+      return undefined;
     }
-    const result = reduce(key, values, emit) as unknown;
-    if (result instanceof Promise) await result;
+    return reduce(key, values, emit);
   };
   let bytes = 0;
   try {
     if (spills.length === 0) {
-      for (const key of groups.sortedKeys()) {
-        const values = valuesOf(groups.get(key));
+      for (const [key, entry] of groups.sortedEntries()) {
+        const values = valuesOf(entry);
         // A combiner may have emitted nothing for a key.
-        if (values.length > 0) await give(key, values);
+        if (values.length > 0) {
+          const result = give(key, values);
+          if (result instanceof Promise) await result;
+        }
       }
       groups.clear();
     } else {
@@ -304,7 +307,10 @@ async function runReduce(task: ReduceTaskMessage): Promise<TaskReply> {
       const { runs, spills: passes } = spillToFanIn(spills, task.spillDir);
       const merger = new RunMerger(runs);
       try {
-        for (const { key, values } of merger.groups()) await give(key.toString('utf8'), values);
+        for (const { key, values } of merger.groups()) {
+          const result = give(key.toString('utf8'), values);
+          if (result instanceof Promise) await result;
+        }
       } finally {
         merger.close();
         for (const path of [...spills, ...passes]) rmSync(path, { force: true });

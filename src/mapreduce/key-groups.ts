@@ -154,6 +154,14 @@ export class KeyGroups {
     return sortKeys([...this.map.keys()]);
   }
 
+  /** The groups in code-point order of their keys (no lookup per key afterwards). */
+  sortedEntries(): [string, unknown][] {
+    const entries = [...this.map.entries()];
+    if (entries.some(([key]) => NEEDS_CODE_POINT_ORDER.test(key)))
+      return entries.sort((a, b) => compareCodePoints(a[0], b[0]));
+    return entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  }
+
   clear(): void {
     this.map = new Map();
     this.unshrinkable.clear();
