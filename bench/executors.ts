@@ -5,8 +5,11 @@
  * - **nubes slurm**: the same through the Slurm executor on a real cluster on localhost (3 slurmd);
  * - **plain sbatch**: the same N jobs as one `sbatch --array` of the script, without Nubes (the target:
  *   Nubes on Slurm within 10% of this);
- * - **plain sbatch + supervisor**: the array Nubes itself submits (the same batch script and invocation
- *   files) without the rest of Nubes, which separates the supervisor's start-up from the orchestration.
+ * - **plain sbatch, same work in sh**: a hand-written array doing what a Nubes job does on the node, in the
+ *   fewest commands (a private folder, the body as the input file, the script in a clean environment, a
+ *   result file, the folder removed), without Nubes;
+ * - **plain sbatch + supervisor**: an array of the Node supervisor (what Nubes ran per job before its
+ *   shell path, and still runs for storage on other providers) without the rest of Nubes.
  *
  * Nubes runs are timed from just before the first POST to the last job's recorded finish; plain runs from
  * just before sbatch to the moment squeue (read every 100 ms) shows none of the array's tasks left. The
@@ -29,11 +32,13 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Row {
   run: string;
+  'on each node, per job': string;
   jobs: number;
   succeeded: number;
   seconds: number;
   'jobs/s': number;
   'vs plain sbatch': string;
+  'vs same work': string;
 }
 
 interface JobView {
@@ -139,9 +144,30 @@ async function plainArray(cluster: SlurmTestCluster, dir: string, script: string
   return (Date.now() - started) / 1000;
 }
 
-async function plainRuns(cluster: SlurmTestCluster): Promise<{ script: number; supervisor: number }> {
+/** The same work as a Nubes job on the shell path, written by hand in the fewest commands. */
+function sameWorkScript(dir: string): string {
+  return [
+    '#!/bin/sh',
+    'task=${SLURM_ARRAY_TASK_ID:-0}',
+    'root=${TMPDIR:-/tmp}/plain-$SLURM_JOB_ID-$$',
+    'mkdir -m 700 "$root" "$root/in" "$root/out" || exit 1',
+    `printf '{"index":%s}' "$task" > "$root/in/event"`,
+    'cd "$root" && env -i PATH=/usr/bin:/bin HOME="$root" INPUT_FILE_PATH="$root/in/event" TMP_OUTPUT_DIR="$root/out" /bin/sh -c ' +
+      `'${SCRIPT}' >> ${dir}/"$task.log" 2>&1`,
+    'code=$?',
+    'cd / && rm -rf "$root"',
+    `printf 'done %s\n' "$code" > ${dir}/"$task.result"`,
+    '',
+  ].join('\n');
+}
+
+async function plainRuns(
+  cluster: SlurmTestCluster,
+): Promise<{ script: number; sameWork: number; supervisor: number }> {
   const scriptDir = await mkdtemp(join(cluster.dir, 'plain-'));
   const script = await plainArray(cluster, scriptDir, `#!/bin/sh\n${SCRIPT}\n`);
+  const sameWorkDir = await mkdtemp(join(cluster.dir, 'plain-same-work-'));
+  const sameWork = await plainArray(cluster, sameWorkDir, sameWorkScript(sameWorkDir));
   const supervisorDir = await mkdtemp(join(cluster.dir, 'plain-supervisor-'));
   const config = slurmExecutorConfigSchema.parse({});
   const service = Buffer.from(JSON.stringify({ name: 'trivial', script: SCRIPT })).toString('base64');
@@ -165,8 +191,9 @@ async function plainRuns(cluster: SlurmTestCluster): Promise<{ script: number; s
     }),
   );
   await rm(scriptDir, { recursive: true, force: true });
+  await rm(sameWorkDir, { recursive: true, force: true });
   await rm(supervisorDir, { recursive: true, force: true });
-  return { script, supervisor };
+  return { script, sameWork, supervisor };
 }
 
 async function main(): Promise<void> {
@@ -177,7 +204,7 @@ async function main(): Promise<void> {
 
   const cluster = await startSlurmCluster({ nodes: NODES, cpusPerNode: CPUS_PER_NODE });
   let slurm: { seconds: number; succeeded: number };
-  let plain: { script: number; supervisor: number };
+  let plain: { script: number; sameWork: number; supervisor: number };
   try {
     // Warm-up: the first job on a fresh cluster pays for slurmd's first contact.
     await plainArray(cluster, await mkdtemp(join(cluster.dir, 'warm-')), '#!/bin/sh\ntrue\n');
@@ -205,19 +232,29 @@ async function main(): Promise<void> {
   }
   const loadAfter = loadavg();
 
-  const row = (run: string, seconds: number, succeeded: number): Row => ({
+  const percent = (seconds: number, base: number) =>
+    `${seconds >= base ? '+' : ''}${(((seconds - base) / base) * 100).toFixed(1)}%`;
+  const row = (run: string, work: string, seconds: number, succeeded: number): Row => ({
     run,
+    'on each node, per job': work,
     jobs: JOBS,
     succeeded,
     seconds: Number(seconds.toFixed(2)),
     'jobs/s': Number((JOBS / seconds).toFixed(1)),
-    'vs plain sbatch': `${seconds >= plain.script ? '+' : ''}${(((seconds - plain.script) / plain.script) * 100).toFixed(1)}%`,
+    'vs plain sbatch': percent(seconds, plain.script),
+    'vs same work': percent(seconds, plain.sameWork),
   });
   const rows = [
-    row('nubes local (4 slots)', local.seconds, local.succeeded),
-    row('plain sbatch --array (script)', plain.script, JOBS),
-    row('plain sbatch --array (supervisor)', plain.supervisor, JOBS),
-    row('nubes slurm', slurm.seconds, slurm.succeeded),
+    row('nubes local (4 slots)', 'sandboxed script (no Slurm)', local.seconds, local.succeeded),
+    row('plain sbatch --array', '`true`', plain.script, JOBS),
+    row(
+      'plain sbatch --array, same work in sh',
+      'folder, input file, env -i script, result',
+      plain.sameWork,
+      JOBS,
+    ),
+    row('plain sbatch --array, Node supervisor', 'Node supervisor', plain.supervisor, JOBS),
+    row('nubes slurm', 'shell path (job.sh)', slurm.seconds, slurm.succeeded),
   ];
   const load = (values: number[]) => values.map((value) => value.toFixed(2)).join(' ');
   console.log(

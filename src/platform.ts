@@ -134,7 +134,7 @@ export async function startPlatform(config: NubesConfig, logger: Logger): Promis
     const executors = new Map<string, Executor>([[local.name, local]]);
     // Jobs on other machines (Slurm nodes) reach the store through the S3 endpoint with keys scoped to one
     // job; the endpoint's address is known once it listens, below, before any job runs.
-    const scopedKeys = new ScopedKeys(clock);
+    const scopedKeys = new ScopedKeys(clock, { db, box: secretBox });
     let s3Url = '';
     const executorContext: ExecutorContext = {
       dataDir: config.dataDir,

@@ -2,10 +2,15 @@
  * @module s3api/scoped-keys
  * Short-lived S3 keys for one job running on another machine (a Slurm node, a pod): the key may read only
  * the named input objects and write only under the named output prefixes, expires on its own, and is
- * revoked when the job ends. The keys live in this process's memory only: a restarted server runs its
- * queued jobs again with fresh keys, and the old ones are gone with the old process.
+ * revoked when the job ends. With a state store they are also kept there (the secret sealed, as the
+ * other secrets are), so that a job still running on its node when the server restarts can still stage its
+ * outputs out until the key expires; without one they live in this process's memory only. Writes to the
+ * store wait for the end of the current tick and go as one transaction (a burst of 500 jobs costs one
+ * commit, not 500): a job is submitted to its node well after that, so none runs with an unsaved key.
  */
+import { z } from 'zod';
 import { newAccessKeyId, randomSecret, type Clock } from '../core/index.js';
+import type { Db } from '../state/index.js';
 import type { ObjectScope, ScopedKey, ScopedKeyIssuer } from '../storage/index.js';
 
 export type { ObjectScope, ScopedKey, ScopedKeyIssuer };
@@ -19,22 +24,90 @@ interface Entry {
 /** Prefix of every scoped key id, so a log reader tells them from users' keys at a glance. */
 const SCOPED_KEY_PREFIX = 'NJ';
 
+/** Where keys are kept across restarts: the state store and the box that seals their secrets. */
+export interface ScopedKeyPersistence {
+  db: Db;
+  box: { seal(plaintext: string): string; open(sealed: string): string };
+}
+
+const storedScopeSchema = z.object({
+  read: z.array(z.object({ bucket: z.string(), key: z.string() })),
+  write: z.array(z.object({ bucket: z.string(), prefix: z.string() })),
+});
+
 export class ScopedKeys implements ScopedKeyIssuer {
   private readonly keys = new Map<string, Entry>();
+  /** Store writes of this tick: a key to save (its entry) or to delete (null), by id. */
+  private readonly pending = new Map<string, Entry | null>();
+  private flushing = false;
 
-  constructor(private readonly clock: Clock) {}
+  /** With `persistence`, the keys still live in the store are loaded (expired ones deleted). */
+  constructor(
+    private readonly clock: Clock,
+    private readonly persistence: ScopedKeyPersistence | null = null,
+  ) {
+    if (persistence === null) return;
+    persistence.db.prepare('DELETE FROM scoped_keys WHERE expires_at <= ?').run(clock.now());
+    const rows = persistence.db
+      .prepare('SELECT access_key_id, secret, scope, expires_at FROM scoped_keys')
+      .all() as { access_key_id: string; secret: string; scope: string; expires_at: number }[];
+    for (const row of rows) {
+      const scope = storedScopeSchema.parse(JSON.parse(row.scope));
+      this.keys.set(row.access_key_id, {
+        secretKey: persistence.box.open(row.secret),
+        scope,
+        expiresMs: row.expires_at,
+      });
+    }
+  }
 
   issue(scope: ObjectScope, ttlMs: number): ScopedKey {
     this.sweep();
     const accessKeyId = `${SCOPED_KEY_PREFIX}${newAccessKeyId().slice(SCOPED_KEY_PREFIX.length)}`;
     const secretAccessKey = randomSecret(30);
     const expiresMs = this.clock.now() + ttlMs;
-    this.keys.set(accessKeyId, { secretKey: secretAccessKey, scope: cloneScope(scope), expiresMs });
+    const entry = { secretKey: secretAccessKey, scope: cloneScope(scope), expiresMs };
+    this.keys.set(accessKeyId, entry);
+    this.save(accessKeyId, entry);
     return { accessKeyId, secretAccessKey, expiresMs };
   }
 
   revoke(accessKeyId: string): void {
-    this.keys.delete(accessKeyId);
+    if (this.keys.delete(accessKeyId)) this.save(accessKeyId, null);
+  }
+
+  /** Writes what this tick changed now (also called by the next tick on its own). */
+  flush(): void {
+    this.flushing = false;
+    const persistence = this.persistence;
+    if (persistence === null || this.pending.size === 0) return;
+    const changes = [...this.pending];
+    this.pending.clear();
+    const insert = persistence.db.prepare(
+      'INSERT OR REPLACE INTO scoped_keys (access_key_id, secret, scope, expires_at) VALUES (?, ?, ?, ?)',
+    );
+    const remove = persistence.db.prepare('DELETE FROM scoped_keys WHERE access_key_id = ?');
+    persistence.db.transaction(() => {
+      for (const [id, entry] of changes) {
+        if (entry === null) remove.run(id);
+        else
+          insert.run(id, persistence.box.seal(entry.secretKey), JSON.stringify(entry.scope), entry.expiresMs);
+      }
+    })();
+  }
+
+  private save(accessKeyId: string, entry: Entry | null): void {
+    if (this.persistence === null) return;
+    this.pending.set(accessKeyId, entry);
+    if (this.flushing) return;
+    this.flushing = true;
+    setImmediate(() => {
+      try {
+        this.flush();
+      } catch {
+        // The keys still work from memory; only a restart before the next write would lose them.
+      }
+    });
   }
 
   /** The secret and scope of a live key; null for unknown, revoked and expired keys. */
@@ -42,7 +115,7 @@ export class ScopedKeys implements ScopedKeyIssuer {
     const entry = this.keys.get(accessKeyId);
     if (entry === undefined) return null;
     if (entry.expiresMs <= this.clock.now()) {
-      this.keys.delete(accessKeyId);
+      this.revoke(accessKeyId);
       return null;
     }
     return { secretKey: entry.secretKey, scope: entry.scope };
@@ -56,7 +129,11 @@ export class ScopedKeys implements ScopedKeyIssuer {
 
   private sweep(): void {
     const now = this.clock.now();
-    for (const [id, entry] of this.keys) if (entry.expiresMs <= now) this.keys.delete(id);
+    for (const [id, entry] of this.keys) {
+      if (entry.expiresMs > now) continue;
+      this.keys.delete(id);
+      this.save(id, null);
+    }
   }
 }
 

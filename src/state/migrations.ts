@@ -244,4 +244,13 @@ export const MIGRATIONS: readonly string[] = [
   `
   ALTER TABLE jobs ADD COLUMN runs TEXT NOT NULL DEFAULT '[]';  -- JSON list of JobRun, oldest first
   `,
+  // 7: short-lived S3 keys of jobs on other machines (Slurm nodes), so that a restart does not revoke them
+  `
+  CREATE TABLE scoped_keys (
+    access_key_id TEXT PRIMARY KEY,
+    secret TEXT NOT NULL,             -- sealed (auth/secret-box)
+    scope TEXT NOT NULL,              -- JSON ObjectScope
+    expires_at INTEGER NOT NULL       -- epoch ms
+  ) STRICT, WITHOUT ROWID;
+  `,
 ];

@@ -149,10 +149,15 @@ elif [ -n "$nubes_input_name" ]; then
   printf '%s' "$nubes_body" >"$nubes_work/input/$nubes_input_name"
 fi
 
-# The node's own variables (SLURM_*, the GPUs it gave) reach the script, as NUBES_PASS_ENV does.
+# The node's own variables (SLURM_*, the GPUs it gave) reach the script, as NUBES_PASS_ENV does. The lines
+# of export -p are split by the shell itself (read(1) would read them a byte at a time).
 set --
 nubes_exports=$(export -p)
-while IFS= read -r nubes_line; do
+nubes_ifs=$IFS
+IFS='
+'
+set -f
+for nubes_line in $nubes_exports; do
   case $nubes_line in
     "export "*=*) nubes_name=$<nubes_line#export }; nubes_name=$<nubes_name%%=*} ;;
     *) continue ;;
@@ -160,9 +165,9 @@ while IFS= read -r nubes_line; do
   case $nubes_name in *[!A-Za-z0-9_]* | '') continue ;; esac
   nubes_pass "$nubes_name" || continue
   eval "set -- \"\$@\" \"$nubes_name=\$<$nubes_name}\""
-done <<NUBES_EXPORTS
-$nubes_exports
-NUBES_EXPORTS
+done
+IFS=$nubes_ifs
+set +f
 
 cd "$nubes_work" || nubes_fail INTERNAL false 'cannot enter the job folder'
 nubes_run "$@" </dev/null >>"$nubes_log" 2>&1

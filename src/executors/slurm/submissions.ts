@@ -2,7 +2,10 @@
  * @module executors/slurm/submissions
  * Gathers invocations into sbatch submissions: those with equal sbatch options that arrive within the
  * array window go as one job array (up to `maxArraySize` tasks), each task finding its invocation file by
- * its index; a lone invocation goes as a plain job. Writes the submission's folder (script, invocation
+ * its index; a lone invocation goes as a plain job. While an sbatch of one shape is under way, the next
+ * group of that shape keeps gathering until it returns: under a steady stream of jobs the arrays grow with
+ * sbatch's own latency (a few large submissions instead of many small ones, each costing slurmctld and a
+ * process), while a job arriving on a quiet executor still goes after the window alone. Writes the submission's folder (script, invocation
  * files) and runs `sbatch --parsable`.
  */
 import { randomBytes } from 'node:crypto';
@@ -52,6 +55,8 @@ interface Group {
   options: string[];
   tasks: SlurmTask[];
   timer: NodeJS.Timeout | null;
+  /** Its window closed while an sbatch of its shape was under way: it goes when that returns. */
+  deferred: boolean;
 }
 
 export interface SubmissionsOptions {
@@ -69,6 +74,8 @@ export class Submissions {
   private readonly groups = new Map<string, Group>();
   private readonly inFlight = new Map<SlurmTask, Promise<string | null>>();
   private readonly flushes = new Set<Promise<void>>();
+  /** sbatch calls under way, by shape (option key). */
+  private readonly busy = new Map<string, number>();
 
   constructor(private readonly options: SubmissionsOptions) {}
 
@@ -77,13 +84,13 @@ export class Submissions {
     const key = sbatchOptions.join('\0');
     let group = this.groups.get(key);
     if (group === undefined) {
-      group = { options: sbatchOptions, tasks: [], timer: null };
+      group = { options: sbatchOptions, tasks: [], timer: null, deferred: false };
       this.groups.set(key, group);
     }
     group.tasks.push(task);
     if (group.tasks.length >= this.options.config.maxArraySize) {
       this.flush(key, group);
-    } else if (group.timer === null) {
+    } else if (group.timer === null && !group.deferred) {
       const pending = group;
       group.timer = setTimeout(() => this.flush(key, pending), this.options.config.arrayWindowMs);
     }
@@ -111,14 +118,19 @@ export class Submissions {
 
   /** Submits what is gathered and waits for every submission under way. */
   async close(): Promise<void> {
-    for (const [key, group] of [...this.groups]) this.flush(key, group);
-    await Promise.allSettled([...this.flushes]);
+    for (const [key, group] of [...this.groups]) this.flush(key, group, true);
+    while (this.flushes.size > 0) await Promise.allSettled([...this.flushes]);
   }
 
-  private flush(key: string, group: Group): void {
+  private flush(key: string, group: Group, now = false): void {
     if (this.groups.get(key) !== group) return;
-    this.groups.delete(key);
     if (group.timer !== null) clearTimeout(group.timer);
+    group.timer = null;
+    if (!now && (this.busy.get(key) ?? 0) > 0 && group.tasks.length < this.options.config.maxArraySize) {
+      group.deferred = true;
+      return;
+    }
+    this.groups.delete(key);
     const tasks = group.tasks.filter((task) => !task.done);
     if (tasks.length === 0) return;
     const submitting = this.submit(tasks, group.options);
@@ -128,9 +140,15 @@ export class Submissions {
         submitting.then(() => task.slurmId),
       );
     }
+    this.busy.set(key, (this.busy.get(key) ?? 0) + 1);
     const flush = submitting.finally(() => {
       for (const task of tasks) this.inFlight.delete(task);
       this.flushes.delete(flush);
+      const left = (this.busy.get(key) ?? 1) - 1;
+      if (left > 0) this.busy.set(key, left);
+      else this.busy.delete(key);
+      const next = this.groups.get(key);
+      if (next?.deferred === true) this.flush(key, next);
     });
     this.flushes.add(flush);
   }
@@ -165,6 +183,7 @@ export class Submissions {
         task.slurmId = tasks.length > 1 ? `${jobId}_${index}` : String(jobId);
       });
       this.sizes.push(tasks.length);
+      this.options.logger.debug({ jobId, tasks: tasks.length }, 'sbatch submission');
       this.options.submitted(submission);
     } catch (thrown) {
       const error = toPlatformError(thrown);
