@@ -50,6 +50,24 @@ test('with a state store, live keys outlive the process that issued them; revoke
   }
 });
 
+test('a stored key that cannot be opened is dropped, not the start', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'nubes-scoped-keys-'));
+  try {
+    const clock = { now: () => 1_000 };
+    const db = openDatabase(join(dir, 'nubes.db'));
+    const issued = new ScopedKeys(clock, { db, box: createSecretBox(randomBytes(32)) });
+    const key = issued.issue(scope, 60_000);
+    issued.flush();
+    const other = new ScopedKeys(clock, { db, box: createSecretBox(randomBytes(32)) });
+    assert.equal(other.resolve(key.accessKeyId), null);
+    other.flush();
+    assert.equal((db.prepare('SELECT count(*) AS n FROM scoped_keys').get() as { n: number }).n, 0);
+    db.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
 test('without a state store, keys live in memory and expire on their own', () => {
   let now = 0;
   const keys = new ScopedKeys({ now: () => now });

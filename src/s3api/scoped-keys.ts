@@ -52,12 +52,15 @@ export class ScopedKeys implements ScopedKeyIssuer {
       .prepare('SELECT access_key_id, secret, scope, expires_at FROM scoped_keys')
       .all() as { access_key_id: string; secret: string; scope: string; expires_at: number }[];
     for (const row of rows) {
-      const scope = storedScopeSchema.parse(JSON.parse(row.scope));
-      this.keys.set(row.access_key_id, {
-        secretKey: persistence.box.open(row.secret),
-        scope,
-        expiresMs: row.expires_at,
-      });
+      try {
+        const scope = storedScopeSchema.parse(JSON.parse(row.scope));
+        const secretKey = persistence.box.open(row.secret);
+        this.keys.set(row.access_key_id, { secretKey, scope, expiresMs: row.expires_at });
+      } catch {
+        // Damaged, or sealed under another secrets key: the key is dropped (its job fails to stage), not
+        // the server's start.
+        this.save(row.access_key_id, null);
+      }
     }
   }
 
