@@ -13,7 +13,9 @@
  *
  * Nubes runs are timed from just before the first POST to the last job's recorded finish; plain runs from
  * just before sbatch to the moment squeue (read every 100 ms) shows none of the array's tasks left. The
- * machine is shared: the load average is printed beside the numbers. Results: bench/results/executors.json.
+ * machine is shared and runs vary by more than the target, so plain `true`, plain same work and Nubes on
+ * Slurm run BENCH_ROUNDS (default 3) times each, alternating, and the table shows their medians and every
+ * run; the load average is printed beside the numbers. Results: bench/results/executors.json.
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
@@ -28,6 +30,8 @@ const JOBS = Number(process.env.BENCH_JOBS ?? '500');
 const NODES = 3;
 const CPUS_PER_NODE = 16;
 const SCRIPT = 'true';
+/** Rounds of the Slurm runs (plain `true`, plain same work, Nubes), alternating; medians are reported. */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? '3');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Row {
@@ -36,6 +40,7 @@ interface Row {
   jobs: number;
   succeeded: number;
   seconds: number;
+  'each run (s)': string;
   'jobs/s': number;
   'vs plain sbatch': string;
   'vs same work': string;
@@ -161,13 +166,24 @@ function sameWorkScript(dir: string): string {
   ].join('\n');
 }
 
-async function plainRuns(
-  cluster: SlurmTestCluster,
-): Promise<{ script: number; sameWork: number; supervisor: number }> {
-  const scriptDir = await mkdtemp(join(cluster.dir, 'plain-'));
-  const script = await plainArray(cluster, scriptDir, `#!/bin/sh\n${SCRIPT}\n`);
-  const sameWorkDir = await mkdtemp(join(cluster.dir, 'plain-same-work-'));
-  const sameWork = await plainArray(cluster, sameWorkDir, sameWorkScript(sameWorkDir));
+/** One array of `true`, without Nubes. */
+async function plainTrue(cluster: SlurmTestCluster): Promise<number> {
+  const dir = await mkdtemp(join(cluster.dir, 'plain-'));
+  const seconds = await plainArray(cluster, dir, `#!/bin/sh\n${SCRIPT}\n`);
+  await rm(dir, { recursive: true, force: true });
+  return seconds;
+}
+
+/** One array doing by hand what a Nubes job on the shell path does, without Nubes. */
+async function plainSameWork(cluster: SlurmTestCluster): Promise<number> {
+  const dir = await mkdtemp(join(cluster.dir, 'plain-same-work-'));
+  const seconds = await plainArray(cluster, dir, sameWorkScript(dir));
+  await rm(dir, { recursive: true, force: true });
+  return seconds;
+}
+
+/** One array of the Node supervisor, without the rest of Nubes. */
+async function plainSupervisor(cluster: SlurmTestCluster): Promise<number> {
   const supervisorDir = await mkdtemp(join(cluster.dir, 'plain-supervisor-'));
   const config = slurmExecutorConfigSchema.parse({});
   const service = Buffer.from(JSON.stringify({ name: 'trivial', script: SCRIPT })).toString('base64');
@@ -180,7 +196,7 @@ async function plainRuns(
       ),
     ),
   );
-  const supervisor = await plainArray(
+  const seconds = await plainArray(
     cluster,
     supervisorDir,
     batchScript({
@@ -190,10 +206,16 @@ async function plainRuns(
       service: 'trivial',
     }),
   );
-  await rm(scriptDir, { recursive: true, force: true });
-  await rm(sameWorkDir, { recursive: true, force: true });
   await rm(supervisorDir, { recursive: true, force: true });
-  return { script, sameWork, supervisor };
+  return seconds;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[middle] ?? 0)
+    : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
 }
 
 async function main(): Promise<void> {
@@ -203,62 +225,73 @@ async function main(): Promise<void> {
   const local = await nubesRun('trivial-local', {}, 'local');
 
   const cluster = await startSlurmCluster({ nodes: NODES, cpusPerNode: CPUS_PER_NODE });
-  let slurm: { seconds: number; succeeded: number };
-  let plain: { script: number; sameWork: number; supervisor: number };
+  // Runs on a shared machine vary by more than the target: the Slurm runs alternate, ROUNDS times each,
+  // and the table shows their medians.
+  const runs = { script: [] as number[], sameWork: [] as number[], slurm: [] as number[] };
+  let slurmSucceeded = JOBS;
+  let supervisor: number;
   try {
     // Warm-up: the first job on a fresh cluster pays for slurmd's first contact.
     await plainArray(cluster, await mkdtemp(join(cluster.dir, 'warm-')), '#!/bin/sh\ntrue\n');
-    plain = await plainRuns(cluster);
+    supervisor = await plainSupervisor(cluster);
     const spoolDir = join(cluster.dir, 'jobs');
     await mkdir(spoolDir, { recursive: true });
-    slurm = await nubesRun(
-      'trivial-slurm',
-      {
-        // The global limit counts jobs of every executor: Slurm's must not wait on the local slots.
-        NUBES_MAX_CONCURRENT_JOBS: String(Math.max(JOBS, 64)),
-        NUBES_EXECUTORS: JSON.stringify({
-          slurm: {
-            slurmConf: cluster.confPath,
-            partition: cluster.partition,
-            accounting: 'jobcomp',
-            spoolDir,
-          },
-        }),
-      },
-      'slurm',
-    );
+    for (let round = 0; round < ROUNDS; round++) {
+      runs.script.push(await plainTrue(cluster));
+      runs.sameWork.push(await plainSameWork(cluster));
+      const slurm = await nubesRun(
+        `trivial-slurm-${round}`,
+        {
+          // The global limit counts jobs of every executor: Slurm's must not wait on the local slots.
+          NUBES_MAX_CONCURRENT_JOBS: String(Math.max(JOBS, 64)),
+          NUBES_EXECUTORS: JSON.stringify({
+            slurm: {
+              slurmConf: cluster.confPath,
+              partition: cluster.partition,
+              accounting: 'jobcomp',
+              spoolDir,
+            },
+          }),
+        },
+        'slurm',
+      );
+      runs.slurm.push(slurm.seconds);
+      slurmSucceeded = Math.min(slurmSucceeded, slurm.succeeded);
+    }
   } finally {
     await cluster.stop();
   }
   const loadAfter = loadavg();
 
+  const plain = { script: median(runs.script), sameWork: median(runs.sameWork) };
   const percent = (seconds: number, base: number) =>
     `${seconds >= base ? '+' : ''}${(((seconds - base) / base) * 100).toFixed(1)}%`;
-  const row = (run: string, work: string, seconds: number, succeeded: number): Row => ({
+  const row = (run: string, work: string, all: number[], succeeded: number): Row => ({
     run,
     'on each node, per job': work,
     jobs: JOBS,
     succeeded,
-    seconds: Number(seconds.toFixed(2)),
-    'jobs/s': Number((JOBS / seconds).toFixed(1)),
-    'vs plain sbatch': percent(seconds, plain.script),
-    'vs same work': percent(seconds, plain.sameWork),
+    seconds: Number(median(all).toFixed(2)),
+    'each run (s)': all.map((seconds) => seconds.toFixed(2)).join(' '),
+    'jobs/s': Number((JOBS / median(all)).toFixed(1)),
+    'vs plain sbatch': percent(median(all), plain.script),
+    'vs same work': percent(median(all), plain.sameWork),
   });
   const rows = [
-    row('nubes local (4 slots)', 'sandboxed script (no Slurm)', local.seconds, local.succeeded),
-    row('plain sbatch --array', '`true`', plain.script, JOBS),
+    row('nubes local (4 slots)', 'sandboxed script (no Slurm)', [local.seconds], local.succeeded),
+    row('plain sbatch --array', '`true`', runs.script, JOBS),
     row(
       'plain sbatch --array, same work in sh',
       'folder, input file, env -i script, result',
-      plain.sameWork,
+      runs.sameWork,
       JOBS,
     ),
-    row('plain sbatch --array, Node supervisor', 'Node supervisor', plain.supervisor, JOBS),
-    row('nubes slurm', 'shell path (job.sh)', slurm.seconds, slurm.succeeded),
+    row('plain sbatch --array, Node supervisor', 'Node supervisor', [supervisor], JOBS),
+    row('nubes slurm', 'shell path (job.sh)', runs.slurm, slurmSucceeded),
   ];
   const load = (values: number[]) => values.map((value) => value.toFixed(2)).join(' ');
   console.log(
-    `\n${JOBS} trivial jobs (\`${SCRIPT}\`); Slurm: ${NODES} slurmd x ${CPUS_PER_NODE} CPUs on this 2-core machine; ` +
+    `\n${JOBS} trivial jobs (\`${SCRIPT}\`), medians of ${ROUNDS} rounds; Slurm: ${NODES} slurmd x ${CPUS_PER_NODE} CPUs on this 2-core machine; ` +
       `load average before ${load(loadBefore)}, after ${load(loadAfter)}`,
   );
   console.table(rows);
@@ -269,6 +302,7 @@ async function main(): Promise<void> {
     `${JSON.stringify(
       {
         jobs: JOBS,
+        rounds: ROUNDS,
         slurm: { nodes: NODES, cpusPerNode: CPUS_PER_NODE },
         loadAverage: { before: loadBefore, after: loadAfter },
         rows,
