@@ -102,6 +102,7 @@ export async function startPlatform(config: NubesConfig, logger: Logger): Promis
     const scheduling = startSchedulerService({ db, clock, logger, registry });
     closers.push(() => scheduling.close());
     const queue = new JobQueue(db, clock, `${process.pid}-${newId()}`);
+    closers.push(() => queue.flushCommits());
     let dispatcher: Dispatcher | null = null;
     let mapreduce: MapReduceEngine | null = null;
     const triggerServices = createTriggerHook({

@@ -1,5 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { openDatabase } from '../state/index.js';
 import { JobQueue, backoffMs } from './job-queue.js';
 
@@ -115,4 +118,48 @@ test('backoff doubles and is capped', () => {
     [1, 2, 3, 4, 5].map((attempt) => backoffMs(attempt, timing)),
     [1000, 2000, 4000, 8000, 8000],
   );
+});
+
+test('invocations that arrive together are stored in one commit; a refused one is left out alone', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'nubes-queue-'));
+  try {
+    const path = join(dir, 'nubes.db');
+    const db = openDatabase(path);
+    const queue = new JobQueue(db, { now: () => 1_000_000 }, 'p1');
+    const job = (id: string) => ({
+      id,
+      service: 'svc',
+      kind: 'http' as const,
+      event: `{"n":"${id}"}`,
+      inputBucket: null,
+      inputKey: null,
+      maxAttempts: 1,
+    });
+    let admitted = 0;
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 50 }, (_, i) =>
+        queue.enqueueCommitted(job(`j${i}`), () => {
+          // The quota check sees the jobs of the same burst stored before it.
+          assert.equal(queue.counts().queued, admitted);
+          if (i === 7) throw new Error('over quota');
+          admitted += 1;
+        }),
+      ),
+    );
+    assert.equal(outcomes.filter((o) => o.status === 'fulfilled').length, 49);
+    assert.deepEqual(queue.invocationCommits, { commits: 1, steps: 50 });
+    const refused = outcomes[7];
+    assert.ok(refused?.status === 'rejected' && /over quota/.test(String(refused.reason)));
+    assert.equal(queue.get('j7'), null);
+    db.close();
+
+    const reopened = openDatabase(path);
+    const again = new JobQueue(reopened, { now: () => 1_000_000 }, 'p2');
+    assert.equal(again.counts().queued, 49, 'every acknowledged job is on disk');
+    assert.equal(again.get('j7'), null);
+    assert.equal(again.get('j49')?.event, '{"n":"j49"}');
+    reopened.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 });

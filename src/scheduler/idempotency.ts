@@ -6,7 +6,7 @@
  */
 import { PlatformError, type Clock } from '../core/index.js';
 import type { Db } from '../state/index.js';
-import { atomicRunner } from './commit-group.js';
+import { atomicRunner } from '../state/commit-group.js';
 
 /** How long an answer is remembered. */
 export const IDEMPOTENCY_TTL_MS = 86_400_000;

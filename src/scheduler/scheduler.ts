@@ -25,7 +25,7 @@ import {
 import { parseJobSpec, type JobSpec } from './job-spec.js';
 import { completeJob, finalizeJob } from './job-completion.js';
 import { leasePartitions, type LeasedPartition } from './dispatch.js';
-import { CommitGroup, atomicRunner } from './commit-group.js';
+import { CommitGroup, atomicRunner } from '../state/commit-group.js';
 import { IdempotencyRecords } from './idempotency.js';
 import { FINAL_JOB_STATES, SchedulerStore, type JobRow, type PartitionRow } from './scheduler-store.js';
 

@@ -35,8 +35,6 @@ export function invokeRoutes(app: FastifyInstance, ctx: ApiContext): void {
     const service = ctx.registry.get(request.params.name);
     requireServiceAccess(request, ctx.config, service);
     const body = (request.body as Buffer | undefined) ?? Buffer.alloc(0);
-    // The service's owner pays for its jobs, whoever invokes it. Checked and enqueued in one turn.
-    ctx.auth.quotas.admitJob(service.owner, service.spec);
     if (body.length > MAX_ASYNC_EVENT_BYTES) {
       throw new PlatformError(
         'PAYLOAD_TOO_LARGE',
@@ -68,16 +66,21 @@ export function invokeRoutes(app: FastifyInstance, ctx: ApiContext): void {
       }
     }
     const id = newJobId(service.name);
-    ctx.queue.enqueue({
-      id,
-      service: service.name,
-      kind: object ? 'storage' : 'http',
-      event: text,
-      inputBucket: object?.bucket ?? null,
-      inputKey: object?.key ?? null,
-      inputProvider: object ? provider : null,
-      maxAttempts: service.spec.retry.maxAttempts,
-    });
+    await ctx.queue.enqueueCommitted(
+      {
+        id,
+        service: service.name,
+        kind: object ? 'storage' : 'http',
+        event: text,
+        inputBucket: object?.bucket ?? null,
+        inputKey: object?.key ?? null,
+        inputProvider: object ? provider : null,
+        maxAttempts: service.spec.retry.maxAttempts,
+      },
+      // The service's owner pays for its jobs, whoever invokes it. Checked in the commit that enqueues, so
+      // the jobs of the same burst before this one count too.
+      () => ctx.auth.quotas.admitJob(service.owner, service.spec),
+    );
     ctx.dispatcher.wake();
     return reply.status(201).send({ job_id: id, service: service.name });
   });

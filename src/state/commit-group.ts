@@ -1,15 +1,15 @@
 /**
- * @module scheduler/commit-group
- * Group commit for the partition protocol. Steps that arrive together (in one turn of the event loop: the
+ * @module state/commit-group
+ * Group commit, for the scheduler's partition protocol and the queue's async invocations. Steps that arrive together (in one turn of the event loop: the
  * requests one poll of the sockets delivered) run one after the other in a single SQLite transaction, each
  * inside its own savepoint, and commit once: a commit, not the balancing, is what a report costs, so a
  * thousand partitions reporting at once pay for one commit instead of a thousand. A step that throws rolls
  * back to its savepoint only (its caller gets the error, the others keep their changes), and every caller
  * gets its answer only after the commit that holds its change, so an answer never describes a state that
- * could still be lost with the process. Steps run in arrival order; each is the same synchronous code a
+ * could still be lost with the process (or, with `durable`, with the machine). Steps run in arrival order; each is the same synchronous code a
  * direct call runs (optimistic concurrency, idempotency records), only the commit is shared.
  */
-import { withRelaxedSync, type Db } from '../state/index.js';
+import { withRelaxedSync, type Db } from './database.js';
 
 /** Memory kept for the length of one shared transaction (the store's job rows, see withJobCache). */
 export interface TransactionCache {
@@ -53,6 +53,11 @@ export class CommitGroup {
     private readonly cache: TransactionCache | null = null,
     /** Most steps in one transaction (a longer queue is split, so one commit's latency stays bounded). */
     private readonly maxSteps = 1024,
+    /**
+     * Commit with the connection's own `synchronous = FULL` (durable against power loss) instead of the
+     * relaxed sync of scheduler transitions (durable against a killed process).
+     */
+    private readonly durable = false,
   ) {
     // better-sqlite3 runs a transaction function called inside another one as a SAVEPOINT.
     this.inSavepoint = db.transaction((step: () => unknown) => step());
@@ -92,9 +97,10 @@ export class CommitGroup {
       let outcomes: Outcome[];
       try {
         // Relaxed sync as every scheduler transition (see withRelaxedSync): a commit survives a killed process.
-        outcomes = this.db.inTransaction
-          ? this.batch(steps)
-          : withRelaxedSync(this.db, () => this.batch(steps));
+        outcomes =
+          this.db.inTransaction || this.durable
+            ? this.batch(steps)
+            : withRelaxedSync(this.db, () => this.batch(steps));
       } catch (error) {
         // BEGIN or COMMIT failed (the database is locked, the disk is full): nothing of the batch was kept.
         for (const pending of steps) pending.reject(error);
