@@ -39,6 +39,17 @@ test('the example workflow: apply, put-file, and the chained result appears in t
   const words = await getText(s3, 'text', 'words/sample.words');
   assert.ok(words?.startsWith('it\nwas\nthe\nbest\n'), words);
 
+  // The outputs are stored before the job's end is recorded: wait for that record.
+  await waitFor(
+    async () => {
+      const answer = (await (await server.api('/system/logs/count')).json()) as {
+        jobs: Record<string, { status: string }>;
+      };
+      return Object.values(answer.jobs).some((job) => job.status === 'Succeeded') ? true : undefined;
+    },
+    20_000,
+    'the count job to be recorded as succeeded',
+  );
   const logs = await runCli(['service', 'logs', 'list', 'count'], env);
   assert.equal(logs.code, 0, logs.stderr);
   assert.match(logs.stdout, /Succeeded/);

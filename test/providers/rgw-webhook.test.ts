@@ -134,9 +134,19 @@ test('RGW bucket notifications reach the webhook, start jobs, and the outputs go
   );
   assert.equal(output, 'HELLO FROM CEPH\n');
 
-  const jobs = (await (await nubes.api('/system/logs/rgw-upper')).json()) as {
-    jobs: Record<string, { status: string; input: string }>;
-  };
+  // The output is stored before the job's end is recorded: wait for that record.
+  const jobs = await waitFor(
+    async () => {
+      const answer = (await (await nubes.api('/system/logs/rgw-upper')).json()) as {
+        jobs: Record<string, { status: string; input: string }>;
+      };
+      return Object.values(answer.jobs).some((job) => job.status === 'Running' || job.status === 'Pending')
+        ? undefined
+        : answer;
+    },
+    20_000,
+    'the job to be recorded as ended',
+  );
   const list = Object.values(jobs.jobs);
   assert.equal(list.length, 1, JSON.stringify(jobs));
   assert.equal(list[0]?.status, 'Succeeded');
