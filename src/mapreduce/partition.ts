@@ -13,12 +13,7 @@ export function partitionOf(key: Buffer, reducers: number): number {
     hash ^= key[i] as number;
     hash = Math.imul(hash, 0x01000193);
   }
-  hash ^= hash >>> 16;
-  hash = Math.imul(hash, 0x85ebca6b);
-  hash ^= hash >>> 13;
-  hash = Math.imul(hash, 0xc2b2ae35);
-  hash ^= hash >>> 16;
-  return (hash >>> 0) % reducers;
+  return reducerOf(hash, reducers);
 }
 
 /**
@@ -32,6 +27,12 @@ export function partitionOfString(key: string, reducers: number): number {
     hash ^= key.charCodeAt(i);
     hash = Math.imul(hash, 0x01000193);
   }
+  return reducerOf(hash, reducers);
+}
+
+/** The murmur3 finaliser over an FNV-1a hash, modulo the number of reducers. */
+function reducerOf(fnv: number, reducers: number): number {
+  let hash = fnv;
   hash ^= hash >>> 16;
   hash = Math.imul(hash, 0x85ebca6b);
   hash ^= hash >>> 13;

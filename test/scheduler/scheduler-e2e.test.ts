@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { BIN, ROOT, runCli, startServer, waitFor, type ServerProcess } from '../support/server-process.js';
+import { piHits } from '../support/pi-reference.js';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { getText, putText, s3For } from '../support/s3-client.js';
 
@@ -49,24 +50,6 @@ function tenantFetch(token: string, path: string, init: RequestInit = {}): Promi
     ...init,
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
   });
-}
-
-/** The same point as test/fixtures/scheduler/pi.py. */
-function mix(value: number): number {
-  let x = value >>> 0;
-  x = Math.imul(x ^ (x >>> 16), 0x45d9f3b) >>> 0;
-  x = Math.imul(x ^ (x >>> 16), 0x45d9f3b) >>> 0;
-  return (x ^ (x >>> 16)) >>> 0;
-}
-function hits(partition: number, count: number): number {
-  let total = 0;
-  for (let k = 0; k < count; k++) {
-    const base = partition * 1000003 + 2 * k;
-    const x = mix(base) / 4294967296;
-    const y = mix(base + 1) / 4294967296;
-    if (x * x + y * y <= 1) total++;
-  }
-  return total;
 }
 
 function startWorker(site: string, token: string, slots: number): ChildProcess {
@@ -133,7 +116,7 @@ async function checkPiJob(token: string, jobId: string, iterations: number): Pro
     partitions: results.partitions.map(({ timeline, ...rest }) => ({ ...rest, samples: timeline.length })),
   });
   assert.equal(results.result.samples, iterations, `every iteration computed exactly once: ${summary}`);
-  const expected = results.partitions.reduce((sum, part) => sum + hits(part.index, part.done), 0);
+  const expected = results.partitions.reduce((sum, part) => sum + piHits(part.index, part.done), 0);
   assert.equal(results.result.hits, expected);
   assert.ok(Math.abs((4 * results.result.hits) / iterations - Math.PI) < 0.02);
   const crashed = results.partitions.find((part) => part.index === 1);

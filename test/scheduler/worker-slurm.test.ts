@@ -10,27 +10,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BIN, ROOT, startServer, waitFor, type ServerProcess } from '../support/server-process.js';
+import { piHits } from '../support/pi-reference.js';
 import { slurmMissing, startSlurmCluster, type SlurmTestCluster } from '../support/slurm-cluster.js';
 
 const missing = await slurmMissing();
-
-/** The point of test/fixtures/scheduler/pi.py. */
-function mix(value: number): number {
-  let x = value >>> 0;
-  x = Math.imul(x ^ (x >>> 16), 0x45d9f3b) >>> 0;
-  x = Math.imul(x ^ (x >>> 16), 0x45d9f3b) >>> 0;
-  return (x ^ (x >>> 16)) >>> 0;
-}
-function hits(partition: number, count: number): number {
-  let total = 0;
-  for (let k = 0; k < count; k++) {
-    const base = partition * 1000003 + 2 * k;
-    const x = mix(base) / 4294967296;
-    const y = mix(base + 1) / 4294967296;
-    if (x * x + y * y <= 1) total++;
-  }
-  return total;
-}
 
 void describe(
   'scheduler site agent submitting partitions to Slurm (real cluster on localhost)',
@@ -142,7 +125,7 @@ void describe(
         const seen = `${JSON.stringify(results)}\nworker: ${stderr}`;
         assert.equal(results.state, 'succeeded', seen);
         assert.equal(results.result.samples, iterations, seen);
-        const expected = results.partitions.reduce((sum, part) => sum + hits(part.index, part.done), 0);
+        const expected = results.partitions.reduce((sum, part) => sum + piHits(part.index, part.done), 0);
         assert.equal(results.result.hits, expected, seen);
         assert.ok(
           (results.partitions.find((part) => part.index === 1)?.attempt ?? 0) >= 1,
