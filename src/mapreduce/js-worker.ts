@@ -166,8 +166,10 @@ async function runMap(task: MapTaskMessage): Promise<TaskReply> {
     reducers: task.reducers,
     combine: await loadCombine(mapperPath, task.combinerPath),
     budgetBytes: task.budgetBytes,
+    inputBytes: 'bytes' in task.input ? task.input.bytes.byteLength : task.input.end - task.input.start,
   });
   for (const block of lineBlocks(task.input)) {
+    collector.consumed(block.length);
     const result = map(block, collector.emit);
     if (result instanceof Promise) await result;
   }
@@ -269,8 +271,8 @@ async function runReduce(task: ReduceTaskMessage): Promise<TaskReply> {
   for (const run of task.runs) {
     const reader = new FileRecordReader(run, 256 * 1024);
     try {
-      while (reader.nextString()) {
-        groups.add(reader.keyString, reader.value);
+      while (reader.nextRaw()) {
+        groups.addUtf8(reader.bytes, reader.keyStart, reader.keyEnd, reader.value);
         if (groups.estimatedBytes > task.budgetBytes) {
           groups.combineAll();
           if (groups.estimatedBytes > task.budgetBytes / 2) spill();

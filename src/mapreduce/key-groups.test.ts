@@ -63,3 +63,23 @@ void test('keys sort in code-point order, which is the byte order of their UTF-8
   assert.ok(compareKeys('\uE000', '😀') < 0);
   assert.ok(compareKeys('a', 'b') < 0 && compareKeys('b', 'a') > 0 && compareKeys('a', 'a') === 0);
 });
+
+void test('keys given as UTF-8 bytes meet the same keys given as strings, ASCII or not', () => {
+  const groups = new KeyGroups(sum);
+  const keys = ['alpha', 'beta', 'ünï', '😀', '', 'a'.repeat(300)];
+  const expected = new Map<string, number>();
+  for (let i = 0; i < 5_000; i++) {
+    const key = keys[i % keys.length] as string;
+    if (i % 2 === 0) groups.add(key, 1);
+    else {
+      // The key inside a larger buffer, as a record reader hands it over.
+      const bytes = Buffer.concat([Buffer.from('xx'), Buffer.from(key), Buffer.from('yy')]);
+      groups.addUtf8(bytes, 2, bytes.length - 2, 1);
+    }
+    expected.set(key, (expected.get(key) ?? 0) + 1);
+  }
+  groups.combineAll();
+  assert.equal(groups.size, keys.length);
+  for (const [key, count] of expected) assert.deepEqual(valuesOf(groups.get(key)), [count], key);
+  assert.deepEqual(groups.sortedKeys(), sortKeys([...keys]));
+});

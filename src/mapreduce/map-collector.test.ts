@@ -39,7 +39,7 @@ void test('repeated keys are aggregated in the map task: one record per distinct
 void test('keys that hardly repeat go straight to their partitions, none lost, totals exact', () => {
   const collector = new MapCollector({ reducers: 2, combine: sum, budgetBytes: 64 * 1024 * 1024 });
   const expected = new Map<string, number>();
-  for (let i = 0; i < 250_000; i++) {
+  for (let i = 0; i < 400_000; i++) {
     // Mostly unique keys, a few repeated ones among them.
     const key = i % 10 === 0 ? 'often' : `k${i}`;
     collector.emit(key, i % 7);
@@ -56,6 +56,46 @@ void test('keys that hardly repeat go straight to their partitions, none lost, t
   const totals = new Map<string, number>();
   for (const [key, value] of pairs) totals.set(key, (totals.get(key) ?? 0) + value);
   assert.deepEqual(totals, expected);
+});
+
+/** Emits `pairs` keys drawn uniformly from `space` (seeded), as a task whose input is `pairs` bytes. */
+function drawn(
+  space: number,
+  pairs: number,
+): { records: number; distinct: number; totals: Map<string, number> } {
+  const collector = new MapCollector({
+    reducers: 2,
+    combine: sum,
+    budgetBytes: 256 * 1024 * 1024,
+    inputBytes: pairs,
+  });
+  let state = 12345;
+  const expected = new Map<string, number>();
+  for (let i = 0; i < pairs; i += 1000) {
+    collector.consumed(1000);
+    for (let j = 0; j < 1000; j++) {
+      state ^= state << 13;
+      state ^= state >>> 17;
+      state ^= state << 5;
+      const key = `k${(state >>> 0) % space}`;
+      collector.emit(key, 1);
+      expected.set(key, (expected.get(key) ?? 0) + 1);
+    }
+  }
+  const { partitions, records } = collector.finish();
+  const totals = new Map<string, number>();
+  for (const [key, value] of decoded(partitions)) totals.set(key, (totals.get(key) ?? 0) + value);
+  assert.deepEqual(totals, expected);
+  return { records: records.reduce((a, b) => a + b, 0), distinct: expected.size, totals };
+}
+
+void test('keys new in the first sample but repeating over the whole task are aggregated', () => {
+  // 400,000 possible keys: 78 % of the first 100,000 pairs bring a new key, 37 % of all 1,200,000 do.
+  const { records, distinct } = drawn(400_000, 1_200_000);
+  assert.equal(records, distinct);
+  // In a task of 300,000 pairs from the same keys, 70 % bring a new key: the rest passes through.
+  const short = drawn(400_000, 300_000);
+  assert.ok(short.records > short.distinct + 10_000, `${short.records} records, ${short.distinct} keys`);
 });
 
 void test('beyond the budget, aggregated groups are encoded early and aggregated again later: totals exact', () => {

@@ -22,16 +22,22 @@ export function partitionOf(key: Buffer, reducers: number): number {
  */
 export function partitionOfString(key: string, reducers: number): number {
   if (reducers <= 1) return 0;
+  return reducerOf(stringHash(key), reducers);
+}
+
+/** 32-bit FNV-1a over a string's UTF-16 code units (also what key-groups.ts files keys under). */
+export function stringHash(key: string): number {
   let hash = 0x811c9dc5;
   for (let i = 0; i < key.length; i++) {
     hash ^= key.charCodeAt(i);
     hash = Math.imul(hash, 0x01000193);
   }
-  return reducerOf(hash, reducers);
+  // As a signed 32-bit integer, as the hash tables store it (an empty key never reaches Math.imul).
+  return hash | 0;
 }
 
-/** The murmur3 finaliser over an FNV-1a hash, modulo the number of reducers. */
-function reducerOf(fnv: number, reducers: number): number {
+/** The reducer of a key whose `stringHash` is `fnv`: the murmur3 finaliser, modulo the number of reducers. */
+export function reducerOf(fnv: number, reducers: number): number {
   let hash = fnv;
   hash ^= hash >>> 16;
   hash = Math.imul(hash, 0x85ebca6b);

@@ -218,6 +218,47 @@ export class FileRecordReader {
     }
   }
 
+  /** Where the current record's key is after `nextRaw()`: `bytes[keyStart..keyEnd)`, valid until the next call. */
+  bytes: Buffer = Buffer.alloc(0);
+  keyStart = 0;
+  keyEnd = 0;
+
+  /** Moves to the next record without decoding its key (see `bytes`); false at the end. */
+  nextRaw(): boolean {
+    for (;;) {
+      const buffer = this.buffer;
+      const start = this.start;
+      const available = this.end - start;
+      if (available >= 4) {
+        const keyLength = buffer.readUInt32LE(start);
+        const valueAt = start + 4 + keyLength;
+        let decoded: { value: unknown; next: number } | null = null;
+        if (available >= 4 + keyLength + 9 && buffer[valueAt] === TAG_NUMBER) {
+          this.value = buffer.readDoubleLE(valueAt + 1);
+          this.start = valueAt + 9;
+        } else if (
+          available > 4 + keyLength &&
+          (decoded = decodeValue(buffer.subarray(0, this.end), valueAt)) !== null
+        ) {
+          this.value = decoded.value;
+          this.start = decoded.next;
+        } else {
+          if (this.fill()) continue;
+          if (this.end > this.start) throw new Error(`corrupt intermediate file ${this.path}: truncated`);
+          return false;
+        }
+        this.bytes = buffer;
+        this.keyStart = start + 4;
+        this.keyEnd = valueAt;
+        return true;
+      }
+      if (!this.fill()) {
+        if (this.end > this.start) throw new Error(`corrupt intermediate file ${this.path}: truncated`);
+        return false;
+      }
+    }
+  }
+
   /** Moves to the next record; false at the end of the file. */
   next(): boolean {
     for (;;) {
