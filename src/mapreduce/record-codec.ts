@@ -187,35 +187,9 @@ export class FileRecordReader {
 
   /** Moves to the next record, decoding its key as a string (no Buffer copy); false at the end. */
   nextString(): boolean {
-    for (;;) {
-      const buffer = this.buffer;
-      const start = this.start;
-      const available = this.end - start;
-      if (available >= 4) {
-        const keyLength = buffer.readUInt32LE(start);
-        const valueAt = start + 4 + keyLength;
-        if (available >= 4 + keyLength + 9 && buffer[valueAt] === TAG_NUMBER) {
-          // The common case (counts, sums), decoded inline.
-          this.keyString = buffer.toString('utf8', start + 4, valueAt);
-          this.value = buffer.readDoubleLE(valueAt + 1);
-          this.start = valueAt + 9;
-          return true;
-        }
-        if (available > 4 + keyLength) {
-          const decoded = decodeValue(buffer.subarray(0, this.end), valueAt);
-          if (decoded !== null) {
-            this.keyString = buffer.toString('utf8', start + 4, valueAt);
-            this.value = decoded.value;
-            this.start = decoded.next;
-            return true;
-          }
-        }
-      }
-      if (!this.fill()) {
-        if (this.end > this.start) throw new Error(`corrupt intermediate file ${this.path}: truncated`);
-        return false;
-      }
-    }
+    if (!this.nextRaw()) return false;
+    this.keyString = this.bytes.toString('utf8', this.keyStart, this.keyEnd);
+    return true;
   }
 
   /** Where the current record's key is after `nextRaw()`: `bytes[keyStart..keyEnd)`, valid until the next call. */
