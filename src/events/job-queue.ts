@@ -350,24 +350,20 @@ export class JobQueue {
         const error = outcome.error === null ? null : JSON.stringify(outcome.error);
         if (outcome.runs !== undefined && outcome.runs.length > 0) {
           const runs = [...(JSON.parse(row.runs) as JobRun[]), ...outcome.runs];
-          this.db.prepare(`UPDATE jobs SET runs = ? WHERE id = ?`).run(JSON.stringify(runs), jobId);
+          this.statement(`UPDATE jobs SET runs = ? WHERE id = ?`).run(JSON.stringify(runs), jobId);
         }
         const retry =
           outcome.status === 'failed' && outcome.error?.retryable === true && row.attempts < row.max_attempts;
         if (retry) {
-          this.db
-            .prepare(
-              `UPDATE jobs SET status = 'queued', run_after = ?, exit_code = ?, error = ?, lease_owner = NULL,
+          this.statement(
+            `UPDATE jobs SET status = 'queued', run_after = ?, exit_code = ?, error = ?, lease_owner = NULL,
                lease_until = NULL WHERE id = ?`,
-            )
-            .run(now + backoffMs(row.attempts, timing), outcome.exitCode, error, jobId);
+          ).run(now + backoffMs(row.attempts, timing), outcome.exitCode, error, jobId);
         } else {
-          this.db
-            .prepare(
-              `UPDATE jobs SET status = ?, exit_code = ?, error = ?, started_at = ?, finished_at = ?,
+          this.statement(
+            `UPDATE jobs SET status = ?, exit_code = ?, error = ?, started_at = ?, finished_at = ?,
                lease_owner = NULL, lease_until = NULL WHERE id = ?`,
-            )
-            .run(outcome.status, outcome.exitCode, error, outcome.startedMs, outcome.finishedMs, jobId);
+          ).run(outcome.status, outcome.exitCode, error, outcome.startedMs, outcome.finishedMs, jobId);
         }
         const job = toRecord(this.selectOne.get(jobId) as JobRow);
         this.notify(retry ? 'retrying' : 'finished', job.id, job.service, job);
@@ -427,15 +423,14 @@ export class JobQueue {
   } {
     const statuses = options.statuses ?? [];
     const filter = statuses.length > 0 ? `AND status IN (${statuses.map(() => '?').join(',')})` : '';
-    const rows = this.db
-      .prepare(
-        `SELECT * FROM jobs WHERE service = ? ${filter} ORDER BY created_at DESC, seq DESC LIMIT ? OFFSET ?`,
-      )
-      .all(service, ...statuses, options.limit, options.offset) as JobRow[];
+    const rows = this.statement(
+      `SELECT * FROM jobs WHERE service = ? ${filter} ORDER BY created_at DESC, seq DESC LIMIT ? OFFSET ?`,
+    ).all(service, ...statuses, options.limit, options.offset) as JobRow[];
     const total = (
-      this.db
-        .prepare(`SELECT COUNT(*) AS n FROM jobs WHERE service = ? ${filter}`)
-        .get(service, ...statuses) as {
+      this.statement(`SELECT COUNT(*) AS n FROM jobs WHERE service = ? ${filter}`).get(
+        service,
+        ...statuses,
+      ) as {
         n: number;
       }
     ).n;

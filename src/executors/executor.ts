@@ -28,6 +28,12 @@ export interface ExecutorCapabilities {
   /** Jobs it can run at once (0 = unbounded). */
   maxConcurrency: number;
   limits: ExecutorLimits;
+  /**
+   * Whether its jobs use the invocation's work folder and body file on this host (default true). False for
+   * an executor whose jobs stage in and out elsewhere (a batch system's nodes, from the event itself): the
+   * runner then creates neither, which spares a burst of jobs a dozen file operations each.
+   */
+  localFiles?: boolean;
 }
 
 /** One run of a service's script. */
@@ -45,9 +51,9 @@ export interface Invocation {
   input: { provider?: string; bucket: string; key: string; eventTimeIso: string } | null;
   /** A synchronous call (`/run`): the caller waits for the answer. @default false */
   sync?: boolean;
-  /** For http invocations: the request body, saved by the caller to this file. */
+  /** For http invocations: the request body, saved by the caller to this file (null without localFiles). */
   bodyPath: string | null;
-  /** Job work folder, created by the caller, removed after the run by the caller. */
+  /** Job work folder, created by the caller (unless the executor has no localFiles), removed after the run by the caller. */
   workDir: string;
   /** Where the combined stdout/stderr log is written as the job runs. */
   logPath: string;

@@ -125,10 +125,11 @@ export class JobRunner {
     signal: AbortSignal,
   ): Promise<InvocationResult> {
     const workDir = join(this.workRoot, `${job.id}.${job.attempts}${step > 0 ? `.${step}` : ''}`);
-    await mkdir(workDir, { recursive: true, mode: 0o700 });
+    const localFiles = executor.capabilities.localFiles !== false;
+    if (localFiles) await mkdir(workDir, { recursive: true, mode: 0o700 });
     try {
       let bodyPath: string | null = null;
-      if (job.kind === 'http') {
+      if (job.kind === 'http' && localFiles) {
         bodyPath = join(workDir, 'body');
         await writeFile(bodyPath, job.event);
       }
@@ -155,7 +156,7 @@ export class JobRunner {
       if (step > 0) await writeFile(logPath, '');
       return await executor.run(invocation);
     } finally {
-      await rm(workDir, { recursive: true, force: true });
+      if (localFiles) await rm(workDir, { recursive: true, force: true });
     }
   }
 

@@ -1,6 +1,6 @@
 /**
  * Property tests and a hostile corpus against the parsers added with the Slurm executor and the external
- * storage events: `sbatch --parsable`, `squeue --json` and `sacct` replies (what a broken or hostile Slurm
+ * storage events: `sbatch --parsable`, `squeue --json`, compact squeue and `sacct` replies (what a broken or hostile Slurm
  * prints), and S3/MinIO/RGW notification bodies (webhook payloads). Every input parses or fails with a
  * coded PlatformError; nothing else is thrown, and a parsed reply is well-formed.
  */
@@ -11,6 +11,7 @@ import {
   parseSacct,
   parseSbatchReply,
   parseSqueueJson,
+  parseSqueueTasks,
   taskStringIncludes,
 } from '../../src/executors/slurm/slurm-replies.js';
 import { readEventRecords } from '../../src/events/index.js';
@@ -144,6 +145,31 @@ test('sbatch --parsable and sacct: arbitrary text parses or fails with a Slurm c
     { numRuns: n },
   );
   countCases('sacct', n);
+  const squeueLine = fc
+    .tuple(
+      fc.oneof(fc.constantFrom('12', '12_3', '12_[4-9]', '0'), hostileString()),
+      fc.oneof(fc.constantFrom(...STATES, 'COMPLETING', 'bogus'), hostileString()),
+      fc.oneof(fc.constantFrom('0', '1792', '9', '0:15', '1:0', '-1'), hostileString()),
+    )
+    .map((fields) => `${fields.join('|')}|`);
+  fc.assert(
+    fc.property(
+      fc.array(fc.oneof(squeueLine, hostileString()), { maxLength: 6 }),
+      fc.integer({ min: 0, max: 2 }),
+      hostileString(),
+      (lines, exitCode, stderr) => {
+        onlyCodedFailures(() => {
+          for (const task of parseSqueueTasks({ exitCode, stdout: lines.join('\n'), stderr })) {
+            assert.match(task.id, /^\d+(_\d+)?$/);
+            assert.ok(STATES.includes(task.state) || task.state === 'COMPLETING');
+            assert.ok(task.exitCode === null || Number.isInteger(task.exitCode));
+          }
+        }, [...SLURM_CODES]);
+      },
+    ),
+    { numRuns: n },
+  );
+  countCases('compact squeue', n);
   fc.assert(
     fc.property(hostileString(), fc.integer({ min: 0, max: 100_000 }), (expression, task) => {
       onlyCodedFailures(() => void taskStringIncludes(expression, task), [...SLURM_CODES]);

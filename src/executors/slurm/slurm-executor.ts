@@ -92,6 +92,8 @@ class SlurmExecutorImpl implements SlurmExecutor {
       containers: false,
       maxConcurrency: config.maxConcurrentJobs,
       limits: { timeoutMs: config.limits.timeoutMs, memoryBytes: config.limits.memoryBytes },
+      // Jobs stage on their nodes, from the event itself and the platform's S3 endpoint.
+      localFiles: false,
     };
     this.tracker = new TaskTracker({
       cli,

@@ -1,6 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseSacct, parseSbatchReply, parseSqueueJson, taskStringIncludes } from './slurm-replies.js';
+import {
+  parseSacct,
+  parseSbatchReply,
+  parseSqueueJson,
+  parseSqueueTasks,
+  squeueTaskArgs,
+  taskStringIncludes,
+} from './slurm-replies.js';
 
 /** One job as Slurm 22.05's `squeue --json` prints it (the fields read, among some of the others). */
 function job(fields: Record<string, unknown>): Record<string, unknown> {
@@ -83,6 +90,51 @@ test('squeue --json: unknown states, missing fields and reported errors are SLUR
   assert.throws(() => parseSqueueJson('squeue: error: slurm_load_jobs error'), {
     code: 'SLURM_REPLY_INVALID',
   });
+});
+
+const squeueReply = (stdout: string, exitCode = 0, stderr = '') => ({ exitCode, stdout, stderr });
+
+test('compact squeue of our jobs: one task a line, wait statuses (22.05) and code:signal', () => {
+  assert.deepEqual(squeueTaskArgs([12, 40]), [
+    '--noheader',
+    '--array',
+    '--states=all',
+    '--jobs=12,40',
+    '--Format=JobArrayID:0|,State:0|,exit_code:0|',
+  ]);
+  assert.deepEqual(
+    parseSqueueTasks(
+      squeueReply('12_3|FAILED|1792|\n12_4|FAILED|9|\n12_5|PENDING|0|\n40|RUNNING|0|\n41|TIMEOUT|0:15|\n'),
+    ),
+    [
+      { id: '12_3', state: 'FAILED', exitCode: 7, signal: null },
+      { id: '12_4', state: 'FAILED', exitCode: null, signal: 9 },
+      { id: '12_5', state: 'PENDING', exitCode: 0, signal: null },
+      { id: '40', state: 'RUNNING', exitCode: 0, signal: null },
+      { id: '41', state: 'TIMEOUT', exitCode: null, signal: 15 },
+    ],
+  );
+  assert.deepEqual(parseSqueueTasks(squeueReply('')), []);
+});
+
+test('compact squeue: a job Slurm no longer knows is none; other failures and odd lines are coded', () => {
+  assert.deepEqual(
+    parseSqueueTasks(squeueReply('', 1, 'slurm_load_jobs error: Invalid job id specified\n')),
+    [],
+  );
+  assert.throws(() => parseSqueueTasks(squeueReply('', 1, 'slurm_load_jobs error: Unable to contact')), {
+    code: 'SLURM_REJECTED',
+  });
+  for (const line of [
+    '12_[5-9]|PENDING|0|',
+    '12_3|DANCING|0|',
+    '12_3|RUNNING|0',
+    '12_3|RUNNING|x|',
+    'JOBID|STATE|EXIT_CODE|',
+    '12_3|RUNNING|0|extra|',
+  ]) {
+    assert.throws(() => parseSqueueTasks(squeueReply(`${line}\n`)), { code: 'SLURM_REPLY_INVALID' }, line);
+  }
 });
 
 test('sacct: states (with "by uid"), exit codes and signals; anything else is refused', () => {

@@ -1,14 +1,17 @@
 /**
  * @module executors/slurm/task-tracker
  * Follows submitted tasks to their end. A watch on each submission's folder sees a task's result file the
- * moment the supervisor renames it into place, so most jobs end without waiting for a poll. squeue, read
- * every `pollIntervalMs` while tasks are out (one call for all of them), finds tasks that ended without a
- * result (Slurm's time limit, a lost node, scancel from outside), copies the live log of running ones,
- * and on a network filesystem, where the watch sees nothing, finds the result files too. A task that
- * leaves squeue without a result is looked up in accounting (sacct) before it is declared lost.
+ * moment it is written (or renamed into place), so most jobs end without waiting for a poll; an event that
+ * arrives while the task's file is being read is not dropped: the file is read again once that read ends.
+ * squeue, read every `pollIntervalMs` while tasks are out (one call for the tasks of our submissions, in a
+ * compact format), finds tasks that ended without a result (Slurm's time limit, a lost node, scancel from
+ * outside) and copies the live log of running ones. Result files are read by the poll only for tasks that
+ * are no longer running (or whose folder has no watch): on a network filesystem, where the watch sees
+ * nothing, a task is found by the first poll after its batch script ended. A task that leaves squeue
+ * without a result is looked up in accounting (sacct) before it is declared lost.
  */
 import { watch, type FSWatcher } from 'node:fs';
-import { appendFile, copyFile, readFile, rm, stat } from 'node:fs/promises';
+import { appendFile, copyFile, open, readFile, rm, stat } from 'node:fs/promises';
 import type { Logger } from '../../core/index.js';
 import { toPlatformError } from '../../core/index.js';
 import { splitResultLine } from '../../supervisor/result-line.js';
@@ -19,8 +22,9 @@ import {
   isTerminal,
   parseSacct,
   parseSqueueJson,
-  taskStringIncludes,
-  type SlurmJobStatus,
+  parseSqueueTasks,
+  squeueTaskArgs,
+  type SlurmTaskState,
 } from './slurm-replies.js';
 import type { Submission, SlurmTask } from './submissions.js';
 import { fromRemoteResult, fromSlurmEnding, type SlurmEnding } from './task-result.js';
@@ -35,6 +39,8 @@ export interface TaskTrackerOptions {
 
 /** squeue passes that may miss a task before accounting is asked (it may be between states). */
 const MISSES_BEFORE_ACCOUNTING = 3;
+/** Longest poll interval, in base intervals, while the watches end every task. */
+const MAX_POLL_BACKOFF = 8;
 
 export class TaskTracker {
   private readonly tasks = new Map<string, SlurmTask>();
@@ -42,23 +48,43 @@ export class TaskTracker {
   private readonly misses = new Map<SlurmTask, number>();
   private readonly logSizes = new Map<SlurmTask, number>();
   private readonly collecting = new Set<SlurmTask>();
+  /** Tasks whose result file changed while it was being read: read again when that read ends. */
+  private readonly changed = new Set<SlurmTask>();
+  /** Tasks whose log changed, copied to the invocation's log at most once per poll interval. */
+  private readonly logTimers = new Map<SlurmTask, NodeJS.Timeout>();
+  /** The poll's current interval: doubles while the watches end every task, back to the base when not. */
+  private intervalMs: number;
   private timer: NodeJS.Timeout | null = null;
   private polling = false;
   private closed = false;
 
-  constructor(private readonly options: TaskTrackerOptions) {}
+  constructor(private readonly options: TaskTrackerOptions) {
+    this.intervalMs = options.pollIntervalMs;
+  }
 
   track(submission: Submission): void {
     for (const task of submission.tasks)
       if (task.slurmId !== null && !task.done) this.tasks.set(task.slurmId, task);
     try {
-      const watcher = watch(submission.dir, (_event, filename) => {
-        const match = /^(\d+)\.result$/.exec(String(filename ?? ''));
+      const watcher = watch(submission.dir, (event, filename) => {
+        const match = /^(\d+)\.(result|log)$/.exec(String(filename ?? ''));
         const task = match === null ? undefined : submission.tasks[Number(match[1])];
-        // The shell path writes its result in place: a half-written line is read again at its next write.
-        if (task !== undefined) void this.collect(task, null, true);
+        if (task === undefined || task.done) return;
+        if (match?.[2] === 'log') {
+          if (event === 'change') this.logChanged(task);
+          return;
+        }
+        // The Node supervisor renames its complete result into place ('rename'). The shell path writes it in
+        // place: its creation ('rename') shows an empty file, its write ('change') the line, and a line
+        // written in several parts is read again at its next write (an event during a read marks the task,
+        // and the read is repeated when it ends).
+        if (task.shell !== null && event === 'rename') return;
+        void this.collectReported(task);
       });
-      watcher.on('error', () => watcher.close());
+      watcher.on('error', () => {
+        watcher.close();
+        this.watchers.delete(submission);
+      });
       this.watchers.set(submission, watcher);
     } catch (error) {
       // No watch (a filesystem without inotify): the poll finds the result files instead.
@@ -72,6 +98,12 @@ export class TaskTracker {
     if (task.slurmId !== null) this.tasks.delete(task.slurmId);
     this.misses.delete(task);
     this.logSizes.delete(task);
+    this.changed.delete(task);
+    const logTimer = this.logTimers.get(task);
+    if (logTimer !== undefined) clearTimeout(logTimer);
+    this.logTimers.delete(task);
+    // Quiet again: the next job is polled at the base interval.
+    if (this.tasks.size === 0) this.intervalMs = this.options.pollIntervalMs;
     const submission = task.submission;
     if (submission === null) return;
     submission.open -= 1;
@@ -86,8 +118,16 @@ export class TaskTracker {
     const submission = task.submission;
     if (submission === null) return;
     const files = taskFiles(submission.dir, task.index);
-    await copyFile(files.log, task.invocation.logPath).catch(() => undefined);
-    const slurmMessages = await readFile(`${submission.dir}/${task.index}.slurm`, 'utf8').catch(() => '');
+    const slurmPath = `${submission.dir}/${task.index}.slurm`;
+    // Slurm's own file is empty unless Slurm had something to say (a time limit, a cancel): read it then.
+    const [, slurmSize] = await Promise.all([
+      copyFile(files.log, task.invocation.logPath).catch(() => undefined),
+      stat(slurmPath).then(
+        (info) => info.size,
+        () => 0,
+      ),
+    ]);
+    const slurmMessages = slurmSize === 0 ? '' : await readFile(slurmPath, 'utf8').catch(() => '');
     if (slurmMessages.trim() !== '') await appendFile(task.invocation.logPath, slurmMessages);
   }
 
@@ -121,6 +161,8 @@ export class TaskTracker {
     if (this.timer !== null) clearTimeout(this.timer);
     for (const watcher of this.watchers.values()) watcher.close();
     this.watchers.clear();
+    for (const timer of this.logTimers.values()) clearTimeout(timer);
+    this.logTimers.clear();
   }
 
   private schedule(): void {
@@ -128,21 +170,36 @@ export class TaskTracker {
     this.timer = setTimeout(() => {
       this.timer = null;
       void this.poll().finally(() => this.schedule());
+    }, this.intervalMs);
+  }
+
+  /** A running task's log grew: copy it once the poll interval has passed (later growth joins that copy). */
+  private logChanged(task: SlurmTask): void {
+    if (this.logTimers.has(task)) return;
+    const timer = setTimeout(() => {
+      this.logTimers.delete(task);
+      if (!task.done) void this.followLog(task);
     }, this.options.pollIntervalMs);
+    this.logTimers.set(task, timer);
   }
 
   private async poll(): Promise<void> {
     if (this.polling || this.tasks.size === 0) return;
     this.polling = true;
     try {
-      const statuses = parseSqueueJson(await this.options.cli.expect('squeue', ['--json']));
-      const byId = new Map<string, SlurmJobStatus>();
-      const pendingArrays: SlurmJobStatus[] = [];
-      for (const status of statuses) {
-        if (status.pendingTasks !== null) pendingArrays.push(status);
-        else byId.set(status.id, status);
-      }
-      await Promise.all([...this.tasks.values()].map((task) => this.check(task, byId, pendingArrays)));
+      const submitted = new Set<number>();
+      for (const task of this.tasks.values())
+        if (task.submission !== null) submitted.add(task.submission.jobId);
+      const reply = await this.options.cli.run('squeue', squeueTaskArgs([...submitted]));
+      const byId = new Map(parseSqueueTasks(reply).map((status) => [status.id, status]));
+      const ended = await Promise.all([...this.tasks.values()].map((task) => this.check(task, byId)));
+      // While the watches end every task, squeue is only the backstop for tasks that end without a result
+      // (Slurm's time limit, a lost node): it is read less and less often, up to MAX_POLL_BACKOFF times the
+      // base interval. A task that only the poll could end (or that squeue lost) brings the base back.
+      const quiet = !ended.includes(true) && this.misses.size === 0;
+      this.intervalMs = quiet
+        ? Math.min(this.intervalMs * 2, this.options.pollIntervalMs * MAX_POLL_BACKOFF)
+        : this.options.pollIntervalMs;
     } catch (error) {
       this.options.logger.warn(
         { error: toPlatformError(error).toData() },
@@ -153,34 +210,36 @@ export class TaskTracker {
     }
   }
 
-  private async check(
-    task: SlurmTask,
-    byId: Map<string, SlurmJobStatus>,
-    pendingArrays: SlurmJobStatus[],
-  ): Promise<void> {
+  /** Follows one task through a poll; resolves with whether the poll ended it (its watch did not). */
+  private async check(task: SlurmTask, byId: Map<string, SlurmTaskState>): Promise<boolean> {
     const submission = task.submission;
-    if (submission === null || task.slurmId === null || task.done) return;
-    if (await this.collect(task, null, true)) return;
-    let status = byId.get(task.slurmId);
-    if (status === undefined && submission.tasks.length > 1) {
-      status = pendingArrays.find(
-        (array) =>
-          array.submittedId === submission.jobId && taskStringIncludes(array.pendingTasks ?? '', task.index),
-      );
-    }
+    if (submission === null || task.slurmId === null || task.done) return false;
+    const watched = this.watchers.has(submission);
+    const status = byId.get(task.slurmId);
     if (status !== undefined) {
       this.misses.delete(task);
-      if (isTerminal(status.state)) {
-        await this.collect(task, status);
-        return;
-      }
+      if (isTerminal(status.state)) return this.collect(task, status);
+      if (status.state === 'PENDING') return false;
+      // Still running: its result, when written, is seen by the watch, and so are its log's changes.
+      if (status.state !== 'COMPLETING' && watched) return false;
+      if (await this.collect(task, null, true)) return true;
       if (status.state === 'RUNNING') await this.followLog(task);
-      return;
+      return false;
     }
+    if (await this.collect(task, null, true)) return true;
     const misses = (this.misses.get(task) ?? 0) + 1;
     this.misses.set(task, misses);
-    if (misses < MISSES_BEFORE_ACCOUNTING) return;
-    await this.collect(task, await this.fromAccounting(task));
+    if (misses < MISSES_BEFORE_ACCOUNTING) return false;
+    return this.collect(task, await this.fromAccounting(task));
+  }
+
+  /** Ends the task if its result file is complete; an event during the read makes it read again after. */
+  private async collectReported(task: SlurmTask): Promise<void> {
+    if (this.collecting.has(task)) {
+      this.changed.add(task);
+      return;
+    }
+    await this.collect(task, null, true);
   }
 
   /**
@@ -193,14 +252,13 @@ export class TaskTracker {
     this.collecting.add(task);
     try {
       const files = taskFiles(submission.dir, task.index);
-      const text = await readFile(files.result, 'utf8').catch(() => null);
-      const reported = text === null ? null : splitResultLine(text).result;
+      const file = await readResultFile(files.result);
+      const reported = file === null ? null : splitResultLine(file.text).result;
       if (reported === null && onlyReported) return false;
-      if (reported !== null && reported.startedMs === 0 && reported.finishedMs === 0) {
+      if (file !== null && reported !== null && reported.startedMs === 0 && reported.finishedMs === 0) {
         // The shell path has no clock: its start and end are the times of its first and last files.
-        const [started, finished] = await Promise.all([fileTimeMs(files.started), fileTimeMs(files.result)]);
-        reported.startedMs = started ?? task.queuedMs;
-        reported.finishedMs = finished ?? Date.now();
+        reported.startedMs = (await fileTimeMs(files.started)) ?? task.queuedMs;
+        reported.finishedMs = Math.floor(file.mtimeMs);
       }
       await this.collectLog(task);
       if (task.done) return true;
@@ -219,12 +277,13 @@ export class TaskTracker {
       return true;
     } finally {
       this.collecting.delete(task);
+      if (this.changed.delete(task) && !task.done) void this.collectReported(task);
     }
   }
 
   private async followLog(task: SlurmTask): Promise<void> {
     const submission = task.submission;
-    if (submission === null) return;
+    if (submission === null || task.done) return;
     const path = taskFiles(submission.dir, task.index).log;
     const size = await stat(path).then(
       (info) => info.size,
@@ -251,6 +310,21 @@ export class TaskTracker {
       );
       return null;
     }
+  }
+}
+
+/** The result file's text and time of last change, read through one open file; null when there is none. */
+async function readResultFile(path: string): Promise<{ text: string; mtimeMs: number } | null> {
+  const handle = await open(path, 'r').catch(() => null);
+  if (handle === null) return null;
+  try {
+    const info = await handle.stat();
+    if (info.size === 0) return { text: '', mtimeMs: info.mtimeMs };
+    const buffer = Buffer.alloc(info.size);
+    const { bytesRead } = await handle.read(buffer, 0, info.size, 0);
+    return { text: buffer.toString('utf8', 0, bytesRead), mtimeMs: info.mtimeMs };
+  } finally {
+    await handle.close();
   }
 }
 
