@@ -44,6 +44,8 @@ export class ScopedKeys implements ScopedKeyIssuer {
   /** Store writes of this tick: a key to save (its entry) or to delete (null), by id. */
   private readonly pending = new Map<string, Entry | null>();
   private flushing = false;
+  /** The earliest expiry among the keys: sweeps before it have nothing to do (a burst issues hundreds). */
+  private nextExpiryMs = Infinity;
   /** The store's statements, prepared once. */
   private readonly statements: { insert: Database.Statement; remove: Database.Statement } | null;
 
@@ -71,6 +73,7 @@ export class ScopedKeys implements ScopedKeyIssuer {
         const scope = storedScopeSchema.parse(JSON.parse(row.scope));
         const secretKey = persistence.box.open(row.secret);
         this.keys.set(row.access_key_id, { secretKey, scope, expiresMs: row.expires_at });
+        this.nextExpiryMs = Math.min(this.nextExpiryMs, row.expires_at);
       } catch {
         // Damaged, or sealed under another secrets key: the key is dropped (its job fails to stage), not
         // the server's start.
@@ -86,6 +89,7 @@ export class ScopedKeys implements ScopedKeyIssuer {
     const expiresMs = this.clock.now() + ttlMs;
     const entry = { secretKey: secretAccessKey, scope: cloneScope(scope), expiresMs };
     this.keys.set(accessKeyId, entry);
+    this.nextExpiryMs = Math.min(this.nextExpiryMs, expiresMs);
     this.save(accessKeyId, entry);
     return { accessKeyId, secretAccessKey, expiresMs };
   }
@@ -151,8 +155,13 @@ export class ScopedKeys implements ScopedKeyIssuer {
 
   private sweep(): void {
     const now = this.clock.now();
+    if (now < this.nextExpiryMs) return;
+    this.nextExpiryMs = Infinity;
     for (const [id, entry] of this.keys) {
-      if (entry.expiresMs > now) continue;
+      if (entry.expiresMs > now) {
+        this.nextExpiryMs = Math.min(this.nextExpiryMs, entry.expiresMs);
+        continue;
+      }
       this.keys.delete(id);
       this.save(id, null);
     }

@@ -27,10 +27,14 @@ export function decodeHttpBody(body: Buffer): DecodedBody {
   return { encoding: 'raw', data: body };
 }
 
+// `fatal` makes invalid UTF-8 (binary data) fail fast instead of parsing replacement characters. One decoder
+// serves every call (creating one looks its encoding up by name each time): a decode without `stream`
+// starts afresh, and a failed one leaves nothing behind.
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+
 function looksLikeJson(body: Buffer): boolean {
   try {
-    // `fatal` makes invalid UTF-8 (binary data) fail fast instead of parsing replacement characters.
-    JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body));
+    JSON.parse(STRICT_UTF8.decode(body));
     return true;
   } catch {
     return false;

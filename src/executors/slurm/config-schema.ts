@@ -73,7 +73,10 @@ export const slurmExecutorConfigSchema = z
      * completion file of jobcomp/filetxt, for clusters without slurmdbd), or `none`. @default sacct
      */
     accounting: z.enum(['sacct', 'jobcomp', 'none']).default('sacct'),
-    /** How often squeue is read while jobs are pending or running. Results files end jobs sooner. @default 1000 */
+    /**
+     * How often squeue is read while jobs are pending or running; doubled at each poll, up to 8 times, while
+     * the result files (seen by inotify) end every job. @default 1000
+     */
     pollIntervalMs: z.number().int().min(50).max(600_000).default(1000),
     /** Lifetime of a job's S3 key when the service has no timeout (revoked when the job ends). @default 24 h */
     credentialTtlMs: z

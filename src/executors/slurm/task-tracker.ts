@@ -11,7 +11,7 @@
  * without a result is looked up in accounting (sacct) before it is declared lost.
  */
 import { watch, type FSWatcher } from 'node:fs';
-import { appendFile, copyFile, open, readFile, rm, stat } from 'node:fs/promises';
+import { appendFile, copyFile, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import type { Logger } from '../../core/index.js';
 import { toPlatformError } from '../../core/index.js';
 import { splitResultLine } from '../../supervisor/result-line.js';
@@ -113,22 +113,32 @@ export class TaskTracker {
     void rm(submission.dir, { recursive: true, force: true }).catch(() => undefined);
   }
 
-  /** Copies the task's log (and Slurm's own messages about it) to the invocation's log. */
-  async collectLog(task: SlurmTask): Promise<void> {
+  /**
+   * Copies the task's log (and Slurm's own messages about it) to the invocation's log; with `move`, for a
+   * task whose processes have ended, moves it instead when both are on one filesystem (no new file to
+   * create and fill, none to delete with the submission's folder).
+   */
+  async collectLog(task: SlurmTask, move = false): Promise<void> {
     const submission = task.submission;
     if (submission === null) return;
     const files = taskFiles(submission.dir, task.index);
     const slurmPath = `${submission.dir}/${task.index}.slurm`;
+    const logPath = task.invocation.logPath;
+    const moveLog = move
+      ? rename(files.log, logPath).catch((error: NodeJS.ErrnoException) =>
+          error.code === 'EXDEV' ? copyFile(files.log, logPath) : undefined,
+        )
+      : copyFile(files.log, logPath);
     // Slurm's own file is empty unless Slurm had something to say (a time limit, a cancel): read it then.
     const [, slurmSize] = await Promise.all([
-      copyFile(files.log, task.invocation.logPath).catch(() => undefined),
+      moveLog.catch(() => undefined),
       stat(slurmPath).then(
         (info) => info.size,
         () => 0,
       ),
     ]);
     const slurmMessages = slurmSize === 0 ? '' : await readFile(slurmPath, 'utf8').catch(() => '');
-    if (slurmMessages.trim() !== '') await appendFile(task.invocation.logPath, slurmMessages);
+    if (slurmMessages.trim() !== '') await appendFile(logPath, slurmMessages);
   }
 
   /** Waits until none of `ids` is pending, running or completing in Slurm (or `timeoutMs` passes). */
@@ -260,7 +270,7 @@ export class TaskTracker {
         reported.startedMs = (await fileTimeMs(files.started)) ?? task.queuedMs;
         reported.finishedMs = Math.floor(file.mtimeMs);
       }
-      await this.collectLog(task);
+      await this.collectLog(task, true);
       if (task.done) return true;
       const invocation = task.invocation;
       const result =
