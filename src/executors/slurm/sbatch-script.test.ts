@@ -92,6 +92,11 @@ test('a burst goes as an array, a lone job as a plain job', () => {
   assert.equal(array.at(-1), '/spool/a/job.sh');
   const single = submissionArgs(['--job-name=nubes-sim'], '/spool/b', 1);
   assert.ok(!single.some((a) => a.startsWith('--array')) && single.includes('--output=/spool/b/0.slurm'));
+  // The executor's own: Slurm's messages appended to each task's log, no file of their own.
+  const intoLog = submissionArgs(['--job-name=nubes-sim'], '/spool/c', 3, true);
+  for (const arg of ['--output=/spool/c/%a.log', '--error=/spool/c/%a.log', '--open-mode=append'])
+    assert.ok(intoLog.includes(arg), arg);
+  assert.ok(!intoLog.some((a) => a.includes('.slurm')));
 });
 
 test('the batch script picks its invocation by array task and quotes every path', () => {

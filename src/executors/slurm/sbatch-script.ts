@@ -6,9 +6,9 @@
  *
  * One submission's folder holds `job.sh` and, per task `i`: `i.json` (the invocation, mode 0600) for the
  * Node supervisor, or `i.sh` (the task's shell file, mode 0600; shell-task.ts) with the `script-*.sh` it
- * runs for the shell path, `i.log` (the script's output as it comes), `i.slurm` (Slurm's own messages:
- * time limit, cancel), `i.out` (the supervisor's stdout: the sync response, unused here), `i.started`
- * (the shell path's start, by its time) and `i.result` (the result line).
+ * runs for the shell path, `i.log` (the script's output as it comes, and Slurm's own messages: time
+ * limit, cancel), `i.out` (the supervisor's stdout: the sync response, unused here), `i.started` (the
+ * shell path's start, by its time) and `i.result` (the result line).
  */
 import type { ServiceSpec } from '../../fdl/service-spec.js';
 import type { SlurmExecutorConfig } from './config-schema.js';
@@ -18,6 +18,8 @@ import { SHELL_SUPERVISOR } from './shell-supervisor.js';
 export function taskFiles(dir: string, index: number) {
   return {
     invocation: `${dir}/${index}.json`,
+    shell: `${dir}/${index}.sh`,
+    body: `${dir}/${index}.in`,
     log: `${dir}/${index}.log`,
     stdout: `${dir}/${index}.out`,
     result: `${dir}/${index}.result`,
@@ -62,14 +64,18 @@ export function timeLimitMinutes(timeoutMs: number, graceMs: number): number {
   return Math.max(1, Math.ceil((timeoutMs + graceMs) / 60_000));
 }
 
-/** The full sbatch command line of one submission of `count` tasks whose files are in `dir`. */
-export function submissionArgs(options: string[], dir: string, count: number): string[] {
+/**
+ * The full sbatch command line of one submission of `count` tasks whose files are in `dir`. The batch
+ * script's own output (Slurm's messages about the task: a time limit, a cancel) goes to `i.slurm`, or with
+ * `intoLog` is appended to the task's log `i.log`, which the batch script then only appends to: one file
+ * fewer per task for the node to create and the server to read and delete.
+ */
+export function submissionArgs(options: string[], dir: string, count: number, intoLog = false): string[] {
   const args = ['--parsable', ...options, `--chdir=${dir}`];
-  if (count > 1) {
-    args.push(`--array=0-${count - 1}`, `--output=${dir}/%a.slurm`, `--error=${dir}/%a.slurm`);
-  } else {
-    args.push(`--output=${dir}/0.slurm`, `--error=${dir}/0.slurm`);
-  }
+  const output = `${dir}/${count > 1 ? '%a' : '0'}.${intoLog ? 'log' : 'slurm'}`;
+  if (count > 1) args.push(`--array=0-${count - 1}`);
+  args.push(`--output=${output}`, `--error=${output}`);
+  if (intoLog) args.push('--open-mode=append');
   args.push(`${dir}/job.sh`);
   return args;
 }
@@ -77,8 +83,8 @@ export function submissionArgs(options: string[], dir: string, count: number): s
 /**
  * The batch script: picks the task's files by SLURM_ARRAY_TASK_ID (0 for a plain job); does the job itself
  * when the task has a shell file (shell-supervisor.ts), else runs the Node supervisor on its invocation
- * file, with the script's output in the task's log. Slurm's own messages (time limit, cancel)
- * go to `i.slurm` and are appended to the log when the job is collected.
+ * file, with the script's output appended to the task's log, where Slurm puts its own messages (time
+ * limit, cancel; submissionArgs with `intoLog`).
  */
 export function batchScript(options: {
   dir: string;
@@ -99,7 +105,7 @@ export function batchScript(options: {
     `export NUBES_INVOCATION_FILE=${dir}/"$task.json" NUBES_RESULT_FILE=${dir}/"$task.result"`,
     // The AWS SDK warns about Node 20 on every start; job logs are the user's, not the SDK's.
     'export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true',
-    `exec ${shellQuote(options.node)} ${shellQuote(options.supervisor)} </dev/null >${dir}/"$task.out" 2>${dir}/"$task.log"`,
+    `exec ${shellQuote(options.node)} ${shellQuote(options.supervisor)} </dev/null >${dir}/"$task.out" 2>>${dir}/"$task.log"`,
     '',
   ].join('\n');
 }

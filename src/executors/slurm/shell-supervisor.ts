@@ -44,7 +44,7 @@ export const SHELL_TIMEOUT_EXIT_CODE = 124;
 export const SHELL_SUPERVISOR = String.raw`
 nubes_log="$dir/$task.log"
 nubes_outputs=''
-printf '%s' "$nubes_notes" >"$nubes_log"
+printf '%s' "$nubes_notes" >>"$nubes_log"
 nubes_pass() {
   case $1 in ${PASSED_NODE_VARIABLES.join(' | ')}) return 0 ;; esac
   return 1

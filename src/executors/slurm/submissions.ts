@@ -174,7 +174,7 @@ export class Submissions {
       await Promise.all(
         [...scripts].map(([name, content]) => writeFile(join(dir, name), content, { mode: 0o700 })),
       );
-      const reply = await cli.expect('sbatch', submissionArgs(sbatchOptions, dir, tasks.length));
+      const reply = await cli.expect('sbatch', submissionArgs(sbatchOptions, dir, tasks.length, true));
       const jobId = parseSbatchReply(reply);
       const submission: Submission = { dir, jobId, tasks, open: tasks.length };
       tasks.forEach((task, index) => {
@@ -205,6 +205,7 @@ async function writeTaskFiles(dir: string, index: number, task: SlurmTask): Prom
     );
     return;
   }
-  if (shell.body !== null) await writeFile(join(dir, `${index}.in`), shell.body, { mode: 0o600 });
-  await writeFile(join(dir, `${index}.sh`), shell.file, { mode: 0o600 });
+  const files = taskFiles(dir, index);
+  if (shell.body !== null) await writeFile(files.body, shell.body, { mode: 0o600 });
+  await writeFile(files.shell, shell.file, { mode: 0o600 });
 }

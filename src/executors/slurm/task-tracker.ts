@@ -11,7 +11,7 @@
  * without a result is looked up in accounting (sacct) before it is declared lost.
  */
 import { watch, type FSWatcher } from 'node:fs';
-import { appendFile, copyFile, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { copyFile, open, rename, rm, stat, unlink } from 'node:fs/promises';
 import type { Logger } from '../../core/index.js';
 import { toPlatformError } from '../../core/index.js';
 import { splitResultLine } from '../../supervisor/result-line.js';
@@ -50,6 +50,10 @@ export class TaskTracker {
   private readonly collecting = new Set<SlurmTask>();
   /** Tasks whose result file changed while it was being read: read again when that read ends. */
   private readonly changed = new Set<SlurmTask>();
+  /** Tasks whose log was moved to the invocation's log (nothing left to delete). */
+  private readonly logsMoved = new WeakSet<SlurmTask>();
+  /** Removals of finished tasks' files, by submission: its folder goes after them. */
+  private readonly removals = new Map<Submission, Promise<void>[]>();
   /** Tasks whose log changed, copied to the invocation's log at most once per poll interval. */
   private readonly logTimers = new Map<SlurmTask, NodeJS.Timeout>();
   /** The poll's current interval: doubles while the watches end every task, back to the base when not. */
@@ -106,39 +110,44 @@ export class TaskTracker {
     if (this.tasks.size === 0) this.intervalMs = this.options.pollIntervalMs;
     const submission = task.submission;
     if (submission === null) return;
+    // The task's own files go now, by name (a recursive removal would look at each first); the folder,
+    // with what the tasks share, once none is left.
+    const files = taskFiles(submission.dir, task.index);
+    const names =
+      task.shell === null
+        ? [files.invocation, files.stdout, files.result]
+        : [files.shell, files.started, files.result, ...(task.shell.body === null ? [] : [files.body])];
+    if (!this.logsMoved.delete(task)) names.push(files.log);
+    const removals = this.removals.get(submission) ?? [];
+    this.removals.set(submission, removals);
+    removals.push(...names.map((name) => unlink(name).catch(() => undefined)));
     submission.open -= 1;
     if (submission.open > 0) return;
     this.watchers.get(submission)?.close();
     this.watchers.delete(submission);
-    void rm(submission.dir, { recursive: true, force: true }).catch(() => undefined);
+    this.removals.delete(submission);
+    void Promise.all(removals)
+      .then(() => rm(submission.dir, { recursive: true, force: true }))
+      .catch(() => undefined);
   }
 
   /**
-   * Copies the task's log (and Slurm's own messages about it) to the invocation's log; with `move`, for a
-   * task whose processes have ended, moves it instead when both are on one filesystem (no new file to
-   * create and fill, none to delete with the submission's folder).
+   * Copies the task's log (which holds Slurm's own messages about it too) to the invocation's log; with
+   * `move`, for a task whose processes have ended, moves it instead when both are on one filesystem (no new
+   * file to create and fill, none to delete with the submission's folder).
    */
   async collectLog(task: SlurmTask, move = false): Promise<void> {
     const submission = task.submission;
     if (submission === null) return;
-    const files = taskFiles(submission.dir, task.index);
-    const slurmPath = `${submission.dir}/${task.index}.slurm`;
-    const logPath = task.invocation.logPath;
-    const moveLog = move
-      ? rename(files.log, logPath).catch((error: NodeJS.ErrnoException) =>
-          error.code === 'EXDEV' ? copyFile(files.log, logPath) : undefined,
+    const from = taskFiles(submission.dir, task.index).log;
+    const to = task.invocation.logPath;
+    const moved = move
+      ? rename(from, to).then(
+          () => void this.logsMoved.add(task),
+          (error: NodeJS.ErrnoException) => (error.code === 'EXDEV' ? copyFile(from, to) : undefined),
         )
-      : copyFile(files.log, logPath);
-    // Slurm's own file is empty unless Slurm had something to say (a time limit, a cancel): read it then.
-    const [, slurmSize] = await Promise.all([
-      moveLog.catch(() => undefined),
-      stat(slurmPath).then(
-        (info) => info.size,
-        () => 0,
-      ),
-    ]);
-    const slurmMessages = slurmSize === 0 ? '' : await readFile(slurmPath, 'utf8').catch(() => '');
-    if (slurmMessages.trim() !== '') await appendFile(logPath, slurmMessages);
+      : copyFile(from, to);
+    await moved.catch(() => undefined);
   }
 
   /** Waits until none of `ids` is pending, running or completing in Slurm (or `timeoutMs` passes). */
