@@ -4,14 +4,14 @@
  * shell-task.ts for which jobs and what each task's file holds): a Node process per job costs more CPU than
  * Slurm spends on the job, so these jobs start none.
  *
- * What it does, as the standalone supervisor does: creates the job's folder (`<TMPDIR>/nubes-job-<random>/work`
- * with `input` and `output`), stages the input (a presigned GET made at submission, or the decoded http
- * body), runs the script with the environment built at submission (the node's SLURM_* variables added),
- * its timeout (timeout(1): TERM, then KILL 2 s later), its output in the task's log; on success uploads
- * each file left in TMP_OUTPUT_DIR to every matching output (curl's SigV4 with the job's scoped key, read
- * from a here-document so that it never shows in a process's arguments or environment), then writes the
- * task's result line. The script's environment is built from nothing (`env -i`): none of the batch
- * script's variables, the key included, reaches it.
+ * What it does, as the standalone supervisor does: creates the job's folder (`<TMPDIR>/nubes-job-<random>`,
+ * the script's work folder, with `input` and `output`), stages the input (a presigned GET made at
+ * submission, or the decoded http body), runs the script with the environment built at submission (the
+ * node's SLURM_* variables added), its timeout (timeout(1): TERM, then KILL 2 s later), its output in the
+ * task's log; on success uploads each file left in TMP_OUTPUT_DIR to every matching output (curl's SigV4
+ * with the job's scoped key, read from a here-document so that it never shows in a process's arguments or
+ * environment), then writes the task's result line. The script's environment is built from nothing
+ * (`env -i`): none of the batch script's variables, the key included, reaches it.
  *
  * It forks as little as it can (a Slurm task of `true` costs Slurm a few milliseconds): one mkdir, env
  * (which execs the script), one rm; curl per staged or uploaded object; no clock (the executor reads the
@@ -129,11 +129,12 @@ nubes_walk() {
   done
 }
 
-# The job's folder, named at submission (random); mkdir without -p fails if anyone made it first.
+# The job's folder, named at submission (random), is its work folder; mkdir without -p fails if anyone
+# made it first.
 nubes_root="$<TMPDIR:-/tmp}/$nubes_folder"
-nubes_work="$nubes_root/work"
+nubes_work="$nubes_root"
 trap 'rm -rf "$nubes_root"; exit 143' TERM INT HUP
-mkdir -m 700 "$nubes_root" "$nubes_work" "$nubes_work/input" "$nubes_work/output" 2>>"$nubes_log" ||
+mkdir -m 700 "$nubes_root" "$nubes_work/input" "$nubes_work/output" 2>>"$nubes_log" ||
   nubes_fail INTERNAL false 'cannot create the job folder on the node'
 if [ -n "$nubes_input_url" ]; then
   nubes_status=$(curl -sS -g -o "$nubes_work/input/$nubes_input_name" -w '%{http_code}' "$nubes_input_url" 2>>"$nubes_log")
