@@ -3,11 +3,11 @@
  * Follows submitted tasks to their end. A watch on each submission's folder sees a task's result file the
  * moment it is written (or renamed into place), so most jobs end without waiting for a poll; an event that
  * arrives while the task's file is being read is not dropped: the file is read again once that read ends.
- * squeue, read every `pollIntervalMs` while tasks are out (one call for the tasks of our submissions, in a
+ * It also sees a running task's log grow, copied to the job's log at most once per poll interval. squeue, read every `pollIntervalMs` while tasks are out (one call for the tasks of our submissions, in a
  * compact format), finds tasks that ended without a result (Slurm's time limit, a lost node, scancel from
- * outside) and copies the live log of running ones. Result files are read by the poll only for tasks that
- * are no longer running (or whose folder has no watch): on a network filesystem, where the watch sees
- * nothing, a task is found by the first poll after its batch script ended. A task that leaves squeue
+ * outside). Result files are read, and running tasks' logs copied, by the poll only for tasks that are no
+ * longer running or whose folder's watch has shown nothing (a network filesystem, where the watch sees
+ * nothing: there a task is found by the first poll after its batch script ended). A task that leaves squeue
  * without a result is looked up in accounting (sacct) before it is declared lost.
  */
 import { watch, type FSWatcher } from 'node:fs';
@@ -50,6 +50,8 @@ export class TaskTracker {
   private readonly collecting = new Set<SlurmTask>();
   /** Tasks whose result file changed while it was being read: read again when that read ends. */
   private readonly changed = new Set<SlurmTask>();
+  /** Submissions whose folder's watch has shown a change (their tasks' files are seen as they come). */
+  private readonly seeing = new WeakSet<Submission>();
   /** Tasks whose log was moved to the invocation's log (nothing left to delete). */
   private readonly logsMoved = new WeakSet<SlurmTask>();
   /** Removals of finished tasks' files, by submission: its folder goes after them. */
@@ -71,6 +73,7 @@ export class TaskTracker {
       if (task.slurmId !== null && !task.done) this.tasks.set(task.slurmId, task);
     try {
       const watcher = watch(submission.dir, (event, filename) => {
+        this.seeing.add(submission);
         const match = /^(\d+)\.(result|log)$/.exec(String(filename ?? ''));
         const task = match === null ? undefined : submission.tasks[Number(match[1])];
         if (task === undefined || task.done) return;
@@ -233,7 +236,8 @@ export class TaskTracker {
   private async check(task: SlurmTask, byId: Map<string, SlurmTaskState>): Promise<boolean> {
     const submission = task.submission;
     if (submission === null || task.slurmId === null || task.done) return false;
-    const watched = this.watchers.has(submission);
+    // A watch that has shown nothing yet (a network filesystem shows nothing at all) is not relied on.
+    const watched = this.seeing.has(submission) && this.watchers.has(submission);
     const status = byId.get(task.slurmId);
     if (status !== undefined) {
       this.misses.delete(task);

@@ -264,6 +264,23 @@ void describe(
       },
     );
 
+    test("a running job's log reaches the job's log before it ends", { timeout: 60_000 }, async () => {
+      const spec = service('shell-live-log', 'echo "first line"\nsleep 4\necho "last line"');
+      const live = await invocation(spec, '{}');
+      await executor.deploy(spec);
+      const running = executor.run(live);
+      let seen = '';
+      for (let waited = 0; waited < 30_000 && !seen.includes('first line'); waited += 100) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        seen = await readFile(live.logPath, 'utf8').catch(() => '');
+      }
+      assert.match(seen, /first line/, 'the first line while the job runs');
+      assert.doesNotMatch(seen, /last line/);
+      const result = await running;
+      assert.equal(result.status, 'succeeded');
+      assert.match(await readFile(live.logPath, 'utf8'), /first line\nlast line\n/);
+    });
+
     test('a script killed by a signal reports the signal', { timeout: 60_000 }, async () => {
       const spec = service('shell-signal', 'echo "going"\nkill -KILL $$');
       const { result, log } = await run(await invocation(spec, '{}'));
