@@ -3,8 +3,9 @@
  * Follows submitted tasks to their end. A watch on each submission's folder sees a task's result file the
  * moment it is written (or renamed into place), so most jobs end without waiting for a poll; an event that
  * arrives while the task's file is being read is not dropped: the file is read again once that read ends.
- * It also sees a running task's log grow, copied to the job's log at most once per poll interval. squeue, read every `pollIntervalMs` while tasks are out (one call for the tasks of our submissions, in a
- * compact format), finds tasks that ended without a result (Slurm's time limit, a lost node, scancel from
+ * It also sees a running task's log grow, copied to the job's log at most once per poll interval. squeue,
+ * read every `pollIntervalMs` while tasks are out (one call for the tasks of our submissions, in a compact
+ * format), finds tasks that ended without a result (Slurm's time limit, a lost node, scancel from
  * outside). Result files are read, and running tasks' logs copied, by the poll only for tasks that are no
  * longer running or whose folder's watch has shown nothing (a network filesystem, where the watch sees
  * nothing: there a task is found by the first poll after its batch script ended). A task that leaves squeue
