@@ -22,6 +22,11 @@ export interface RemoteResult {
   outputs: { provider: string; bucket: string; key: string }[];
   startedMs: number;
   finishedMs: number;
+  /**
+   * How long the run took, from a reporter without a wall clock (the Slurm executor's shell path), which
+   * says 0 for startedMs and finishedMs; the executor dates the end itself.
+   */
+  durationMs?: number | null;
 }
 
 const errorCodeSchema = z
@@ -43,6 +48,7 @@ const remoteResultSchema = z.object({
   outputs: z.array(z.object({ provider: z.string(), bucket: z.string(), key: z.string() })),
   startedMs: z.number(),
   finishedMs: z.number(),
+  durationMs: z.number().int().min(0).nullable().optional(),
 });
 
 /** The result line for `result` (ends with a newline). */

@@ -57,15 +57,24 @@ export const slurmExecutorConfigSchema = z
      * false, run the Node supervisor. @default true
      */
     shellJobs: z.boolean().default(true),
+    /**
+     * Where a shell-path job runs: `spool`, in a folder of its submission in the spool, which the server
+     * makes (the http body staged in it) and removes, so that the node starts no process for it; `node`, in
+     * a folder of the node's TMPDIR (its local disk), made and removed by the batch script: for jobs that
+     * stage large files when the spool is on a slow network filesystem. @default spool
+     */
+    jobFolder: z.enum(['spool', 'node']).default('spool'),
     /** The platform's S3 endpoint as the compute nodes reach it. @default the endpoint's own address */
     storageEndpoint: z.string().url().optional(),
     /** Jobs of all services at once (reported in capabilities; the dispatcher enforces it). @default 1000 */
     maxConcurrentJobs: z.number().int().min(1).max(1_000_000).default(1000),
     /**
-     * How long a submission waits for more jobs of the same shape to join it in one job array. A single
-     * job goes as a plain job. @default 25
+     * Jobs of the same shape go as one job array: the array is submitted once no job has joined it for
+     * this long. A single job goes as a plain job. @default 25
      */
     arrayWindowMs: z.number().int().min(0).max(10_000).default(25),
+    /** Longest a job waits for others to join its array while they keep coming. @default 1000 */
+    maxArrayWaitMs: z.number().int().min(0).max(60_000).default(1000),
     /** Most tasks in one array (keep below the cluster's MaxArraySize). @default 1000 */
     maxArraySize: z.number().int().min(1).max(100_000).default(1000),
     /**

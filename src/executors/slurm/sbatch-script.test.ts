@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { slurmExecutorConfigSchema } from './config-schema.js';
 import {
+  arraySpec,
   batchScript,
   serviceOptions,
   shellQuote,
@@ -9,6 +10,8 @@ import {
   timeLimitMinutes,
 } from './sbatch-script.js';
 import type { ServiceSpec } from '../../fdl/service-spec.js';
+
+const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
 const service = (overrides: Partial<ServiceSpec> = {}): ServiceSpec => ({
   name: 'sim',
@@ -87,16 +90,25 @@ test("Slurm's time limit is the service timeout plus the grace, in whole minutes
 });
 
 test('a burst goes as an array, a lone job as a plain job', () => {
-  const array = submissionArgs(['--job-name=nubes-sim'], '/spool/a', 200);
+  const array = submissionArgs(['--job-name=nubes-sim'], '/spool/a', arraySpec(range(200)));
   assert.ok(array.includes('--array=0-199') && array.includes('--output=/spool/a/%a.slurm'));
   assert.equal(array.at(-1), '/spool/a/job.sh');
-  const single = submissionArgs(['--job-name=nubes-sim'], '/spool/b', 1);
+  const single = submissionArgs(['--job-name=nubes-sim'], '/spool/b', null);
   assert.ok(!single.some((a) => a.startsWith('--array')) && single.includes('--output=/spool/b/0.slurm'));
   // The executor's own: Slurm's messages appended to each task's log, no file of their own.
-  const intoLog = submissionArgs(['--job-name=nubes-sim'], '/spool/c', 3, true);
+  const intoLog = submissionArgs(['--job-name=nubes-sim'], '/spool/c', '0-2', true);
   for (const arg of ['--output=/spool/c/%a.log', '--error=/spool/c/%a.log', '--open-mode=append'])
     assert.ok(intoLog.includes(arg), arg);
   assert.ok(!intoLog.some((a) => a.includes('.slurm')));
+});
+
+test('an array whose gathering lost tasks (cancelled before sbatch) lists the others, in ranges', () => {
+  assert.equal(arraySpec([0, 1, 2, 3, 4, 6, 7, 8, 9]), '0-4,6-9');
+  assert.equal(arraySpec([1]), '1');
+  assert.equal(arraySpec([0, 2, 4, 5]), '0,2,4-5');
+  assert.equal(arraySpec([]), '');
+  const args = submissionArgs(['--job-name=nubes-sim'], '/spool/d', arraySpec([0, 2, 3]), true);
+  assert.ok(args.includes('--array=0,2-3') && args.includes('--output=/spool/d/%a.log'), args.join(' '));
 });
 
 test('the batch script picks its invocation by array task and quotes every path', () => {

@@ -6,9 +6,9 @@
  *
  * One submission's folder holds `job.sh` and, per task `i`: `i.json` (the invocation, mode 0600) for the
  * Node supervisor, or `i.sh` (the task's shell file, mode 0600; shell-task.ts) with the `script-*.sh` it
- * runs for the shell path, `i.log` (the script's output as it comes, and Slurm's own messages: time
- * limit, cancel), `i.out` (the supervisor's stdout: the sync response, unused here), `i.started` (the
- * shell path's start, by its time) and `i.result` (the result line).
+ * runs for the shell path (and `i.w/`, the job's folder, when it is in the spool), `i.log` (the script's output as it comes, and Slurm's own messages: time
+ * limit, cancel), `i.out` (the supervisor's stdout: the sync response, unused here) and `i.result` (the
+ * result line).
  */
 import type { ServiceSpec } from '../../fdl/service-spec.js';
 import type { SlurmExecutorConfig } from './config-schema.js';
@@ -20,10 +20,10 @@ export function taskFiles(dir: string, index: number) {
     invocation: `${dir}/${index}.json`,
     shell: `${dir}/${index}.sh`,
     body: `${dir}/${index}.in`,
+    work: `${dir}/${index}.w`,
     log: `${dir}/${index}.log`,
     stdout: `${dir}/${index}.out`,
     result: `${dir}/${index}.result`,
-    started: `${dir}/${index}.started`,
   };
 }
 
@@ -65,19 +65,41 @@ export function timeLimitMinutes(timeoutMs: number, graceMs: number): number {
 }
 
 /**
- * The full sbatch command line of one submission of `count` tasks whose files are in `dir`. The batch
- * script's own output (Slurm's messages about the task: a time limit, a cancel) goes to `i.slurm`, or with
- * `intoLog` is appended to the task's log `i.log`, which the batch script then only appends to: one file
- * fewer per task for the node to create and the server to read and delete.
+ * The full sbatch command line of one submission whose files are in `dir`: a plain job (task 0), or with
+ * `array` (Slurm's `--array` list, e.g. `0-499` or `0-4,6-9`) a job array. The batch script's own output
+ * (Slurm's messages about the task: a time limit, a cancel) goes to `i.slurm`, or with `intoLog` is
+ * appended to the task's log `i.log`, which the batch script then only appends to: one file fewer per task
+ * for the node to create and the server to read and delete.
  */
-export function submissionArgs(options: string[], dir: string, count: number, intoLog = false): string[] {
+export function submissionArgs(
+  options: string[],
+  dir: string,
+  array: string | null,
+  intoLog = false,
+): string[] {
   const args = ['--parsable', ...options, `--chdir=${dir}`];
-  const output = `${dir}/${count > 1 ? '%a' : '0'}.${intoLog ? 'log' : 'slurm'}`;
-  if (count > 1) args.push(`--array=0-${count - 1}`);
+  const output = `${dir}/${array !== null ? '%a' : '0'}.${intoLog ? 'log' : 'slurm'}`;
+  if (array !== null) args.push(`--array=${array}`);
   args.push(`--output=${output}`, `--error=${output}`);
   if (intoLog) args.push('--open-mode=append');
   args.push(`${dir}/job.sh`);
   return args;
+}
+
+/** Slurm's `--array` list of ascending indexes, runs written as ranges (`0-4,6,8-9`). */
+export function arraySpec(indexes: number[]): string {
+  const parts: string[] = [];
+  for (let at = 0; at < indexes.length;) {
+    const first = indexes[at] ?? 0;
+    let last = first;
+    while (indexes[at + 1] === last + 1) {
+      last += 1;
+      at += 1;
+    }
+    at += 1;
+    parts.push(first === last ? String(first) : `${first}-${last}`);
+  }
+  return parts.join(',');
 }
 
 /**

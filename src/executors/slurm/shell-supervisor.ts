@@ -4,18 +4,20 @@
  * shell-task.ts for which jobs and what each task's file holds): a Node process per job costs more CPU than
  * Slurm spends on the job, so these jobs start none.
  *
- * What it does, as the standalone supervisor does: creates the job's folder (`<TMPDIR>/nubes-job-<random>`,
- * the script's work folder, with `input` and `output`), stages the input (a presigned GET made at
- * submission, or the decoded http body), runs the script with the environment built at submission (the
- * node's SLURM_* variables added), its timeout (timeout(1): TERM, then KILL 2 s later), its output in the
- * task's log; on success uploads each file left in TMP_OUTPUT_DIR to every matching output (curl's SigV4
- * with the job's scoped key, read from a here-document so that it never shows in a process's arguments or
- * environment), then writes the task's result line. The script's environment is built from nothing
- * (`env -i`): none of the batch script's variables, the key included, reaches it.
+ * What it does, as the standalone supervisor does: enters the job's folder (the script's work folder, with
+ * `input` and `output`: `<i>.w` in the spool, made by the server with the http body staged, or
+ * `<TMPDIR>/nubes-job-<random>` on the node, made here), stages a storage input (a presigned GET made at
+ * submission), runs the script with the environment built at submission (the node's SLURM_* variables
+ * added), its timeout (timeout(1): TERM, then KILL 2 s later), its output in the task's log; on success
+ * uploads each file left in TMP_OUTPUT_DIR to every matching output (curl's SigV4 with the job's scoped key,
+ * read from a here-document so that it never shows in a process's arguments or environment), then writes
+ * the task's result line. The script's environment is the job's and the node's alone: its subshell unsets
+ * every other exported variable, and none of the batch script's own (the key included) is exported.
  *
- * It forks as little as it can (a Slurm task of `true` costs Slurm a few milliseconds): one mkdir, env
- * (which execs the script), one rm; curl per staged or uploaded object; no clock (the executor reads the
- * task's start and end from its files' times; the result says startedMs 0 and finishedMs 0).
+ * It forks as little as it can (a Slurm task of `true` costs Slurm a few milliseconds): one fork for the
+ * list of exported variables, one for the script's subshell, which execs the script; with the folder on
+ * the node one mkdir and one rm; curl per staged or uploaded object; no clock (the result says how long the
+ * job took, from /proc/uptime, and the executor dates its end by the result file's time).
  */
 
 import { CONTENT_TYPES } from '../../supervisor/content-type.js';
@@ -44,7 +46,7 @@ export const SHELL_TIMEOUT_EXIT_CODE = 124;
 export const SHELL_SUPERVISOR = String.raw`
 nubes_log="$dir/$task.log"
 nubes_outputs=''
-printf '%s' "$nubes_notes" >>"$nubes_log"
+[ -z "$nubes_notes" ] || printf '%s' "$nubes_notes" >>"$nubes_log"
 nubes_pass() {
   case $1 in ${PASSED_NODE_VARIABLES.join(' | ')}) return 0 ;; esac
   return 1
@@ -57,18 +59,36 @@ ${Object.entries(CONTENT_TYPES)
     *) nubes_type=application/octet-stream ;;
   esac
 }
-: >"$dir/$task.started"
-# The job's result line (written last: the executor may end the job as soon as it appears); startedMs and
-# finishedMs are read from the files' times by the executor.
+# The node's uptime (seconds, two decimals) in nubes_up, empty where /proc/uptime is missing or odd: the
+# job's duration without a clock process.
+nubes_uptime() {
+  read nubes_up nubes_idle </proc/uptime 2>/dev/null || nubes_up=''
+  case $nubes_up in
+    *[!0-9.]* | *.*.*) nubes_up='' ;;
+    [0-9]*.[0-9][0-9]) ;;
+    *) nubes_up='' ;;
+  esac
+}
+nubes_uptime
+nubes_up0=$nubes_up
+# The job's result line (written last: the executor may end the job as soon as it appears), with its
+# duration; the executor dates its end by the file's time.
 nubes_result() {
-  printf 'nubes-result {"status":"%s","exitCode":%s,"termSignal":%s,"error":%s,"outputs":[%s],"startedMs":0,"finishedMs":0}\n' \
-    "$1" "$2" "$3" "$4" "$nubes_outputs" >"$dir/$task.result"
+  nubes_uptime
+  nubes_ms=null
+  if [ -n "$nubes_up0" ] && [ -n "$nubes_up" ]; then
+    nubes_ms=$(( ($<nubes_up%.*} - $<nubes_up0%.*}) * 1000 + (1$<nubes_up#*.} - 1$<nubes_up0#*.}) * 10 ))
+  fi
+  printf 'nubes-result {"status":"%s","exitCode":%s,"termSignal":%s,"error":%s,"outputs":[%s],"startedMs":0,"finishedMs":0,"durationMs":%s}\n' \
+    "$1" "$2" "$3" "$4" "$nubes_outputs" "$nubes_ms" >"$dir/$task.result"
 }
 nubes_note() { printf '[nubes] %s\n' "$1" >>"$nubes_log"; }
+# Removes the job's folder on the node (the server removes one in the spool).
+nubes_clean() { [ -z "$nubes_root" ] || rm -rf "$nubes_root"; }
 # nubes_fail CODE RETRYABLE MESSAGE [EXIT_CODE TERM_SIGNAL]: the message must need no JSON escaping.
 nubes_fail() {
   nubes_note "job failed: $3"
-  rm -rf "$nubes_root"
+  nubes_clean
   nubes_result failed "$<4:-null}" "$<5:-null}" "{\"code\":\"$1\",\"message\":\"$3\",\"retryable\":$2}"
   exit 1
 }
@@ -129,13 +149,25 @@ nubes_walk() {
   done
 }
 
-# The job's folder, named at submission (random), is its work folder; mkdir without -p fails if anyone
-# made it first.
-nubes_root="$<TMPDIR:-/tmp}/$nubes_folder"
-nubes_work="$nubes_root"
-trap 'rm -rf "$nubes_root"; exit 143' TERM INT HUP
-mkdir -m 700 "$nubes_root" "$nubes_work/input" "$nubes_work/output" 2>>"$nubes_log" ||
-  nubes_fail INTERNAL false 'cannot create the job folder on the node'
+if [ -n "$nubes_folder" ]; then
+  # On the node: the job's folder, named at submission (random), in its TMPDIR; mkdir without -p fails if
+  # anyone made it first.
+  nubes_root="$<TMPDIR:-/tmp}/$nubes_folder"
+  nubes_work="$nubes_root"
+  trap 'rm -rf "$nubes_root"; exit 143' TERM INT HUP
+  mkdir -m 700 "$nubes_root" "$nubes_work/input" "$nubes_work/output" 2>>"$nubes_log" ||
+    nubes_fail INTERNAL false 'cannot create the job folder on the node'
+  if [ -n "$nubes_body_file" ]; then
+    cp "$nubes_body_file" "$nubes_work/input/$nubes_input_name" ||
+      nubes_fail INTERNAL false 'cannot stage the http body'
+  elif [ -n "$nubes_input_name" ] && [ -z "$nubes_input_url" ]; then
+    printf '%s' "$nubes_body" >"$nubes_work/input/$nubes_input_name"
+  fi
+else
+  # In the spool: the server made the job's folder (the http body staged in it) and removes it.
+  nubes_root=''
+  nubes_work="$dir/$task.w"
+fi
 if [ -n "$nubes_input_url" ]; then
   nubes_status=$(curl -sS -g -o "$nubes_work/input/$nubes_input_name" -w '%{http_code}' "$nubes_input_url" 2>>"$nubes_log")
   case $nubes_status in
@@ -143,35 +175,34 @@ if [ -n "$nubes_input_url" ]; then
     404) nubes_fail OBJECT_NOT_FOUND false 'the input object does not exist (any more)' ;;
     *) nubes_fail STORAGE_UNREACHABLE true "cannot read the input object from the platform (HTTP status $nubes_status)" ;;
   esac
-elif [ -n "$nubes_body_file" ]; then
-  cp "$nubes_body_file" "$nubes_work/input/$nubes_input_name" ||
-    nubes_fail INTERNAL false 'cannot stage the http body'
-elif [ -n "$nubes_input_name" ]; then
-  printf '%s' "$nubes_body" >"$nubes_work/input/$nubes_input_name"
+fi
+if [ -n "$nubes_timeout" ]; then
+  nubes_timeout_command=$(command -v timeout) ||
+    nubes_fail INTERNAL false 'timeout(1) is not installed on the node'
 fi
 
-# The node's own variables (SLURM_*, the GPUs it gave) reach the script, as NUBES_PASS_ENV does. The lines
-# of export -p are split by the shell itself (read(1) would read them a byte at a time).
-set --
+# The script runs in a subshell that unsets every exported variable but the node's own (SLURM_*, the GPUs
+# it gave: nubes_pass, as NUBES_PASS_ENV for the Node supervisor), exports the job's (nubes_run, which
+# override the node's) and execs it: the batch script's own variables (the key among them) are not
+# exported, so none reaches the script. The lines of export -p are split by the shell itself (read(1)
+# would read them a byte at a time); a value's own lines are skipped, or at worst unset another variable.
 nubes_exports=$(export -p)
-nubes_ifs=$IFS
-IFS='
+nubes_keep_node_variables() {
+  IFS='
 '
-set -f
-for nubes_line in $nubes_exports; do
-  case $nubes_line in
-    "export "*=*) nubes_name=$<nubes_line#export }; nubes_name=$<nubes_name%%=*} ;;
-    *) continue ;;
-  esac
-  case $nubes_name in *[!A-Za-z0-9_]* | '') continue ;; esac
-  nubes_pass "$nubes_name" || continue
-  eval "set -- \"\$@\" \"$nubes_name=\$<$nubes_name}\""
-done
-IFS=$nubes_ifs
-set +f
+  set -f
+  for nubes_line in $nubes_exports; do
+    case $nubes_line in
+      "export "*) nubes_name=$<nubes_line#export }; nubes_name=$<nubes_name%%=*} ;;
+      *) continue ;;
+    esac
+    case $nubes_name in *[!A-Za-z0-9_]* | '') continue ;; esac
+    nubes_pass "$nubes_name" || unset "$nubes_name"
+  done
+}
 
 cd "$nubes_work" || nubes_fail INTERNAL false 'cannot enter the job folder'
-nubes_run "$@" </dev/null >>"$nubes_log" 2>&1
+(nubes_keep_node_variables; nubes_run) </dev/null >>"$nubes_log" 2>&1
 nubes_code=$?
 cd / || true
 
@@ -181,7 +212,7 @@ if [ "$nubes_code" -ne 0 ]; then
     nubes_signal='"SIGTERM"'
     [ "$nubes_code" -eq 137 ] && nubes_signal='"SIGKILL"'
     nubes_note "the job exceeded its time limit of $nubes_timeout s and was killed"
-    rm -rf "$nubes_root"
+    nubes_clean
     nubes_result failed null "$nubes_signal" "{\"code\":\"JOB_TIMEOUT\",\"message\":\"the job exceeded its time limit of $nubes_timeout s and was killed\",\"retryable\":true,\"details\":{\"exitCode\":null,\"termSignal\":$nubes_signal}}"
     exit ${SHELL_TIMEOUT_EXIT_CODE}
   fi
@@ -194,13 +225,13 @@ if [ "$nubes_code" -ne 0 ]; then
     nubes_exit=$nubes_code
   fi
   nubes_note "$nubes_message"
-  rm -rf "$nubes_root"
+  nubes_clean
   nubes_result failed "$nubes_exit" "$nubes_signal" "{\"code\":\"JOB_FAILED\",\"message\":\"$nubes_message\",\"retryable\":false,\"details\":{\"exitCode\":$nubes_exit,\"termSignal\":$nubes_signal}}"
   exit "$nubes_code"
 fi
 nubes_walk "$nubes_work/output" '' ||
   nubes_fail STORAGE_UNREACHABLE true 'cannot upload an output file to the platform (see the curl message above)' 0
-rm -rf "$nubes_root"
+nubes_clean
 nubes_result succeeded 0 null null
 exit 0
 `.replace(/\$</g, '${');

@@ -10,6 +10,7 @@ const context: ShellTaskContext = {
   endpoint: 'http://10.0.0.1:9000/',
   region: 'eu-west-1',
   key: { accessKeyId: 'NJTESTKEY', secretAccessKey: 'secret-value', expiresMs: Date.now() + 3600_000 },
+  jobFolder: 'node',
 };
 
 function invocation(event: string, overrides: Partial<ServiceSpec> = {}): Invocation {
@@ -58,7 +59,7 @@ test('jobs with storage elsewhere than the platform take the Node supervisor', (
   assert.deepEqual(planShellTask(invocation(delegated), context), {
     fallback: 'input on provider minio.edge',
   });
-  const noStore = { endpoint: null, region: 'us-east-1', key: null };
+  const noStore = { endpoint: null, region: 'us-east-1', key: null, jobFolder: 'spool' as const };
   assert.deepEqual(planShellTask(invocation(storageEvent()), noStore), { fallback: 'no S3 endpoint' });
   assert.ok('task' in planShellTask(invocation('{}'), noStore), 'no storage needed, none given');
 });
@@ -73,7 +74,7 @@ test('a storage job gets a presigned GET of its input and its environment with t
   assert.match(file, /'HOME='"\$nubes_work"/);
   assert.match(file, /'V=it'\\''s'/);
   assert.match(file, /'STORAGE_OBJECT_KEY=in\/a b\.txt'/);
-  assert.match(file, /timeout -k 2 1\.5 env -i "\$@"/);
+  assert.match(file, /exec "\$nubes_timeout_command" -k 2 1\.5 \/bin\/sh "\$dir"\/script-[0-9a-f]{16}\.sh/);
   assert.ok(!file.includes('\u0001'), 'no folder mark left');
   assert.equal(planned.task.body, null);
 });

@@ -28,8 +28,19 @@ export interface ShellTask {
   file: string;
   /** The script, written once per submission as `script-<hash>.sh` (mode 0700). */
   script: { name: string; content: string };
-  /** A decoded http body that cannot travel in a shell variable (NUL bytes, large): `<i>.in`. */
+  /**
+   * With its folder in the spool: the decoded http body, written by the server as the job's input file.
+   * With its folder on the node: a body that cannot travel in a shell variable (NUL bytes, large), `<i>.in`.
+   */
   body: Buffer | null;
+  /**
+   * The job's folder is `<i>.w` in the spool (with `input/`, `output/` and the body staged), made and
+   * removed by the server: the node starts no process for it. Otherwise the batch script makes it in the
+   * node's TMPDIR and removes it.
+   */
+  inSpool: boolean;
+  /** The staged input's file name in `input/` ('' when there is none). */
+  inputName: string;
 }
 
 export interface ShellTaskContext {
@@ -38,6 +49,8 @@ export interface ShellTaskContext {
   region: string;
   /** The job's scoped key; null without storage. */
   key: ScopedKey | null;
+  /** Where the job's folder is: in the spool, or in the node's TMPDIR (the executor's `jobFolder`). */
+  jobFolder: 'spool' | 'node';
 }
 
 /** Longest a presigned URL may live (SigV4's limit). */
@@ -73,7 +86,8 @@ export function planShellTask(
     assign('nubes_endpoint', endpoint.replace(/\/+$/, ''));
   }
   assign('nubes_region', context.region);
-  assign('nubes_folder', `nubes-job-${randomBytes(12).toString('hex')}`);
+  const inSpool = context.jobFolder === 'spool';
+  if (!inSpool) assign('nubes_folder', `nubes-job-${randomBytes(12).toString('hex')}`);
 
   let inputName = '';
   let body: Buffer | null = null;
@@ -101,14 +115,16 @@ export function planShellTask(
     const text = decoded.toString('utf8');
     const fitsInline =
       decoded.length <= MAX_INLINE_BODY_BYTES && !decoded.includes(0) && Buffer.from(text).equals(decoded);
-    if (fitsInline) inlineBody = text;
-    else body = decoded;
+    if (inSpool || !fitsInline) body = decoded;
+    else inlineBody = text;
   }
   assign('nubes_input_url', inputUrl);
   assign('nubes_input_name', inputName);
-  lines.push(body === null ? "nubes_body_file=''" : 'nubes_body_file="$dir/$task.in"');
-  // Text only: the file is written as UTF-8 (the shell carries any bytes but NUL, the file's encoding not).
-  lines.push(`nubes_body=${shellQuote(inlineBody)}`);
+  if (!inSpool) {
+    lines.push(body === null ? "nubes_body_file=''" : 'nubes_body_file="$dir/$task.in"');
+    // Text only: the file is written as UTF-8 (the shell carries any bytes but NUL, the file's encoding not).
+    lines.push(`nubes_body=${shellQuote(inlineBody)}`);
+  }
 
   const { env, notes } = buildJobEnvironment({
     jobId: invocation.jobId,
@@ -129,14 +145,13 @@ export function planShellTask(
     content: service.script,
   };
   const command = service.script.startsWith('#!') ? `"$dir"/${script.name}` : `/bin/sh "$dir"/${script.name}`;
-  const timeout = timeoutSeconds === '' ? '' : `timeout -k ${KILL_GRACE_SECONDS} ${timeoutSeconds} `;
-  // Later assignments win in env(1): the node's variables first, then the job's (which override them).
+  const timeout =
+    timeoutSeconds === '' ? '' : `"$nubes_timeout_command" -k ${KILL_GRACE_SECONDS} ${timeoutSeconds} `;
+  // Run in the job's subshell once it has unset all but the node's variables: the job's override them.
   const words = Object.entries(env).map(([name, value]) => environmentWord(name, value));
-  lines.push(
-    `nubes_run() {\n  ${timeout}env -i "$@" \\\n    ${words.join(' \\\n    ')} \\\n    ${command}\n}`,
-  );
+  lines.push(`nubes_run() {\n  export \\\n    ${words.join(' \\\n    ')}\n  exec ${timeout}${command}\n}`);
   lines.push(matchFunction(service.output));
-  return { task: { file: `${lines.join('\n')}\n`, script, body } };
+  return { task: { file: `${lines.join('\n')}\n`, script, body, inSpool, inputName } };
 }
 
 /** `NAME=value` quoted for the shell, the job's folder written as `$nubes_work`. */

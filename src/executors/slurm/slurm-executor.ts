@@ -5,8 +5,9 @@
  * the job's folder. Jobs whose storage is the platform's own do this in the batch script itself (POSIX sh
  * and curl: shell-task.ts, shell-supervisor.ts); others start the standalone Node supervisor.
  *
- * - Submission: invocations of the same shape (equal sbatch options) arriving within `arrayWindowMs` go as
- *   one job array (submissions.ts); a lone one goes as a plain job.
+ * - Submission: invocations of the same shape (equal sbatch options) go as one job array until none has
+ *   joined it for `arrayWindowMs` (submissions.ts); a lone one goes as a plain job. Spool files are read
+ *   and written by a worker thread (spool-io.ts).
  * - Completion: the result file, seen by a watch on the submission's folder as soon as it is renamed into
  *   place; squeue (read every `pollIntervalMs` while jobs are out) covers what leaves no result (Slurm's
  *   time limit, a lost node, a cancel outside Nubes) and feeds the live log of running jobs.
@@ -29,6 +30,7 @@ import type { StorageAccess } from '../registry.js';
 import type { SlurmExecutorConfig } from './config-schema.js';
 import { serviceOptions, slurmJobName } from './sbatch-script.js';
 import { SlurmCli } from './slurm-cli.js';
+import { SpoolIo } from './spool-io.js';
 import { Submissions, type SlurmTask } from './submissions.js';
 import { PASSED_NODE_VARIABLES } from './shell-supervisor.js';
 import { planShellTask, type ShellTask } from './shell-task.js';
@@ -78,6 +80,7 @@ class SlurmExecutorImpl implements SlurmExecutor {
   private readonly tasks = new Set<SlurmTask>();
   private readonly submissions: Submissions;
   private readonly tracker: TaskTracker;
+  private readonly spool = new SpoolIo();
   readonly jobPaths = { shell: 0, supervisor: 0 };
 
   constructor(
@@ -97,6 +100,7 @@ class SlurmExecutorImpl implements SlurmExecutor {
     };
     this.tracker = new TaskTracker({
       cli,
+      spool: this.spool,
       pollIntervalMs: config.pollIntervalMs,
       accounting: config.accounting,
       logger: options.logger,
@@ -104,6 +108,7 @@ class SlurmExecutorImpl implements SlurmExecutor {
     });
     this.submissions = new Submissions({
       cli,
+      spool: this.spool,
       spoolDir,
       config,
       logger: options.logger,
@@ -148,7 +153,7 @@ class SlurmExecutorImpl implements SlurmExecutor {
     const task: SlurmTask = {
       invocation,
       service: slurmJobName(invocation.service.name),
-      env: this.jobEnvironment(invocation),
+      env: {},
       key: null,
       shell: null,
       submission: null,
@@ -171,10 +176,8 @@ class SlurmExecutorImpl implements SlurmExecutor {
         task.key = this.issueKey(invocation);
         task.shell = this.shellTask(invocation, task.key);
         this.jobPaths[task.shell === null ? 'supervisor' : 'shell'] += 1;
-        if (task.key !== null && task.shell === null) {
-          task.env.NUBES_S3_ACCESS_KEY = task.key.accessKeyId;
-          task.env.NUBES_S3_SECRET_KEY = task.key.secretAccessKey;
-        }
+        // Only the Node supervisor reads an invocation file's environment.
+        if (task.shell === null) task.env = this.jobEnvironment(invocation, task.key);
         this.submissions.add(task, options);
       }
       return await result;
@@ -195,6 +198,7 @@ class SlurmExecutorImpl implements SlurmExecutor {
     const ids = new Set(open.map((task) => task.slurmId).filter((id): id is string => id !== null));
     await this.tracker.waitUntilGone(ids, CLOSE_WAIT_MS);
     this.tracker.close();
+    await this.spool.close();
   }
 
   /** Cancels a task wherever it is: still gathering (never submitted), or in Slurm (scancel). */
@@ -233,6 +237,7 @@ class SlurmExecutorImpl implements SlurmExecutor {
       endpoint: storage === null ? null : (this.options.config.storageEndpoint ?? storage.endpoint()),
       region: storage?.region ?? 'us-east-1',
       key,
+      jobFolder: this.options.config.jobFolder,
     });
     if ('task' in planned) return planned.task;
     this.options.logger.debug(
@@ -243,7 +248,7 @@ class SlurmExecutorImpl implements SlurmExecutor {
   }
 
   /** The supervisor's environment for this invocation (the invocation file's `env`). */
-  private jobEnvironment(invocation: Invocation): Record<string, string> {
+  private jobEnvironment(invocation: Invocation, key: ScopedKey | null): Record<string, string> {
     const env: Record<string, string> = {
       FUNCTION_CONFIG: Buffer.from(JSON.stringify(invocation.service)).toString('base64'),
       JOB_UUID: invocation.jobId,
@@ -251,14 +256,20 @@ class SlurmExecutorImpl implements SlurmExecutor {
       NUBES_PASS_ENV: PASSED_NODE_VARIABLES.join(','),
     };
     const storage = this.options.storage;
-    if (storage !== null) {
+    // The platform's store, for a job that reads or writes it (one that does not gets no key).
+    if (storage !== null && key !== null) {
       env.NUBES_S3_ENDPOINT = this.options.config.storageEndpoint ?? storage.endpoint();
       env.NUBES_S3_REGION = storage.region;
+      env.NUBES_S3_ACCESS_KEY = key.accessKeyId;
+      env.NUBES_S3_SECRET_KEY = key.secretAccessKey;
     }
     return env;
   }
 
-  /** A key that reads the job's input and writes under the service's outputs, nothing else. */
+  /**
+   * A key that reads the job's input and writes under the service's outputs, nothing else; none for a job
+   * that touches neither (a key that allows nothing would cost a write to the state store for nothing).
+   */
   private issueKey(invocation: Invocation): ScopedKey | null {
     const storage = this.options.storage;
     if (storage === null) return null;
@@ -269,6 +280,7 @@ class SlurmExecutorImpl implements SlurmExecutor {
     const write = invocation.service.output
       .filter((output) => output.provider === 'minio.default')
       .map((output) => ({ bucket: output.bucket, prefix: output.folder === '' ? '' : `${output.folder}/` }));
+    if (read.length === 0 && write.length === 0) return null;
     return storage.keys.issue({ read, write }, this.options.config.credentialTtlMs);
   }
 }

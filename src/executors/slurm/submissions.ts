@@ -1,15 +1,14 @@
 /**
  * @module executors/slurm/submissions
- * Gathers invocations into sbatch submissions: those with equal sbatch options that arrive within the
- * array window go as one job array (up to `maxArraySize` tasks), each task finding its invocation file by
- * its index; a lone invocation goes as a plain job. While an sbatch of one shape is under way, the next
- * group of that shape keeps gathering until it returns: under a steady stream of jobs the arrays grow with
- * sbatch's own latency (a few large submissions instead of many small ones, each costing slurmctld and a
- * process), while a job arriving on a quiet executor still goes after the window alone. Writes the submission's folder (script, invocation
- * files) and runs `sbatch --parsable`.
+ * Gathers invocations into sbatch submissions: those with equal sbatch options go as one job array (up to
+ * `maxArraySize` tasks) until none has joined it for `arrayWindowMs`, or `maxArrayWaitMs` after its first
+ * while they keep coming, so that a burst of any length is one array (one sbatch, one job record for
+ * slurmctld) and a steady stream still goes out in time; a lone invocation goes as a plain job. Each task
+ * finds its files by its index; they are written (by the spool's worker thread) as the task joins, so the
+ * array goes as soon as its window closes. While an sbatch of one shape is under way, the next group of
+ * that shape keeps gathering until it returns. A task cancelled before its array went is left out of it.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from '../../core/index.js';
 import { PlatformError, toPlatformError } from '../../core/index.js';
@@ -17,10 +16,11 @@ import type { ScopedKey } from '../../storage/scoped-access.js';
 import { formatInvocationFile } from '../../supervisor/invocation-file.js';
 import type { Invocation, InvocationResult } from '../executor.js';
 import type { SlurmExecutorConfig } from './config-schema.js';
-import { batchScript, submissionArgs, taskFiles } from './sbatch-script.js';
+import { arraySpec, batchScript, submissionArgs, taskFiles } from './sbatch-script.js';
 import type { SlurmCli } from './slurm-cli.js';
 import { parseSbatchReply } from './slurm-replies.js';
 import type { ShellTask } from './shell-task.js';
+import { spoolError, type SpoolFailure, type SpoolIo, type SpoolOp, type SpoolOutcome } from './spool-io.js';
 
 /** One invocation on its way through Slurm. */
 export interface SlurmTask {
@@ -53,14 +53,25 @@ export interface Submission {
 
 interface Group {
   options: string[];
+  /** Its folder, named when the group opens: each task's files are written as it joins. */
+  dir: string;
+  /** Every task that joined, by index (its array task id); a withdrawn one is done and left out. */
   tasks: SlurmTask[];
+  /** The writes of its folder and files, in order. */
+  writes: Promise<SpoolOutcome[]>[];
+  /** Scripts already written to its folder (`script-<hash>.sh`). */
+  scripts: Set<string>;
   timer: NodeJS.Timeout | null;
+  /** When its first task came (it goes `maxArrayWaitMs` after at the latest) and its last. */
+  firstMs: number;
+  lastMs: number;
   /** Its window closed while an sbatch of its shape was under way: it goes when that returns. */
   deferred: boolean;
 }
 
 export interface SubmissionsOptions {
   cli: SlurmCli;
+  spool: SpoolIo;
   spoolDir: string;
   config: SlurmExecutorConfig;
   logger: Logger;
@@ -79,35 +90,86 @@ export class Submissions {
 
   constructor(private readonly options: SubmissionsOptions) {}
 
-  /** Queues a task; it is submitted when its group's window closes or the group is full. */
+  /**
+   * Queues a task and writes its files at once (while the array gathers, not all at its end); it is
+   * submitted when its group's window closes or the group is full.
+   */
   add(task: SlurmTask, sbatchOptions: string[]): void {
     const key = sbatchOptions.join('\0');
-    let group = this.groups.get(key);
-    if (group === undefined) {
-      group = { options: sbatchOptions, tasks: [], timer: null, deferred: false };
-      this.groups.set(key, group);
-    }
+    const group = this.groups.get(key) ?? this.open(key, sbatchOptions, task);
+    task.index = group.tasks.length;
     group.tasks.push(task);
+    group.lastMs = Date.now();
+    const ops = taskFileOps(group.dir, task.index, task);
+    const script = task.shell?.script;
+    if (script !== undefined && !group.scripts.has(script.name)) {
+      group.scripts.add(script.name);
+      ops.push({ op: 'write', path: join(group.dir, script.name), data: script.content, mode: 0o700 });
+    }
+    group.writes.push(this.options.spool.run(ops, true));
     if (group.tasks.length >= this.options.config.maxArraySize) {
       this.flush(key, group);
     } else if (group.timer === null && !group.deferred) {
-      const pending = group;
-      group.timer = setTimeout(() => this.flush(key, pending), this.options.config.arrayWindowMs);
+      this.arm(key, group, this.options.config.arrayWindowMs);
     }
   }
 
-  /** Takes a task out of its group before submission; false when it was already submitted (or submitting). */
+  /** A new group: its folder and batch script are written right away. */
+  private open(key: string, options: string[], first: SlurmTask): Group {
+    const { config, spool, spoolDir } = this.options;
+    const dir = join(spoolDir, `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`);
+    const script = batchScript({
+      dir,
+      node: config.supervisor.node,
+      supervisor: config.supervisor.path,
+      service: first.invocation.service.name,
+    });
+    const now = Date.now();
+    const group: Group = {
+      options,
+      dir,
+      tasks: [],
+      writes: [
+        spool.run(
+          [
+            { op: 'mkdir', path: dir, mode: 0o700 },
+            { op: 'write', path: join(dir, 'job.sh'), data: script, mode: 0o700 },
+          ],
+          true,
+        ),
+      ],
+      scripts: new Set(),
+      timer: null,
+      firstMs: now,
+      lastMs: now,
+      deferred: false,
+    };
+    this.groups.set(key, group);
+    return group;
+  }
+
+  /**
+   * The group's timer: it goes once no task has joined it for `arrayWindowMs` (a burst of jobs becomes one
+   * array, however long it takes to arrive), or `maxArrayWaitMs` after its first task (a steady stream
+   * still goes out in time).
+   */
+  private arm(key: string, group: Group, delayMs: number): void {
+    group.timer = setTimeout(() => {
+      group.timer = null;
+      const { arrayWindowMs, maxArrayWaitMs } = this.options.config;
+      const now = Date.now();
+      const due = Math.min(group.lastMs + arrayWindowMs, group.firstMs + maxArrayWaitMs);
+      if (due > now) this.arm(key, group, due - now);
+      else this.flush(key, group);
+    }, delayMs);
+  }
+
+  /**
+   * Takes a task out of its group before submission (the caller ends it: it is then left out of the
+   * array); false when it was already submitted (or submitting).
+   */
   withdraw(task: SlurmTask): boolean {
-    for (const [key, group] of this.groups) {
-      const at = group.tasks.indexOf(task);
-      if (at < 0) continue;
-      group.tasks.splice(at, 1);
-      if (group.tasks.length === 0) {
-        if (group.timer !== null) clearTimeout(group.timer);
-        this.groups.delete(key);
-      }
-      return true;
-    }
+    for (const group of this.groups.values()) if (group.tasks[task.index] === task) return true;
     return false;
   }
 
@@ -131,18 +193,16 @@ export class Submissions {
       return;
     }
     this.groups.delete(key);
-    const tasks = group.tasks.filter((task) => !task.done);
-    if (tasks.length === 0) return;
-    const submitting = this.submit(tasks, group.options);
-    for (const task of tasks) {
+    const submitting = this.submit(group);
+    const live = group.tasks.filter((task) => !task.done);
+    for (const task of live)
       this.inFlight.set(
         task,
         submitting.then(() => task.slurmId),
       );
-    }
     this.busy.set(key, (this.busy.get(key) ?? 0) + 1);
     const flush = submitting.finally(() => {
-      for (const task of tasks) this.inFlight.delete(task);
+      for (const task of live) this.inFlight.delete(task);
       this.flushes.delete(flush);
       const left = (this.busy.get(key) ?? 1) - 1;
       if (left > 0) this.busy.set(key, left);
@@ -153,62 +213,70 @@ export class Submissions {
     this.flushes.add(flush);
   }
 
-  private async submit(tasks: SlurmTask[], sbatchOptions: string[]): Promise<void> {
-    const { cli, config, spoolDir } = this.options;
-    const dir = join(spoolDir, `${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`);
+  private async submit(group: Group): Promise<void> {
+    const { cli, spool } = this.options;
+    const { dir, tasks } = group;
+    const startedMs = Date.now();
     try {
-      await mkdir(dir, { mode: 0o700 });
-      const script = batchScript({
-        dir,
-        node: config.supervisor.node,
-        supervisor: config.supervisor.path,
-        service: tasks[0]?.invocation.service.name ?? '',
-      });
-      await writeFile(join(dir, 'job.sh'), script, { mode: 0o700 });
-      // One file after the other: files created at once in one folder make the filesystem's threads spin
-      // on the folder's lock (a fifth of the server's CPU in a burst), and the array cannot go before the
-      // last one is written anyway.
-      for (const [index, task] of tasks.entries()) await writeTaskFiles(dir, index, task);
-      const scripts = new Map(
-        tasks
-          .flatMap((task) => (task.shell === null ? [] : [task.shell.script]))
-          .map((s) => [s.name, s.content]),
-      );
-      await Promise.all(
-        [...scripts].map(([name, content]) => writeFile(join(dir, name), content, { mode: 0o700 })),
-      );
-      const reply = await cli.expect('sbatch', submissionArgs(sbatchOptions, dir, tasks.length, true));
+      const failed = (await Promise.all(group.writes))
+        .flat()
+        .find((outcome): outcome is SpoolFailure => outcome.error !== null);
+      if (failed !== undefined) throw spoolError(failed, "cannot write the submission's files");
+      // Tasks withdrawn while it gathered (cancelled) are left out of the array.
+      const live = tasks.filter((task) => !task.done);
+      if (live.length === 0) {
+        await spool.run([{ op: 'rmtree', path: dir }]);
+        return;
+      }
+      const writtenMs = Date.now();
+      const array = tasks.length > 1 ? arraySpec(live.map((task) => task.index)) : null;
+      const reply = await cli.expect('sbatch', submissionArgs(group.options, dir, array, true));
       const jobId = parseSbatchReply(reply);
-      const submission: Submission = { dir, jobId, tasks, open: tasks.length };
-      tasks.forEach((task, index) => {
+      const submission: Submission = { dir, jobId, tasks, open: live.length };
+      for (const task of live) {
         task.submission = submission;
-        task.index = index;
-        task.slurmId = tasks.length > 1 ? `${jobId}_${index}` : String(jobId);
-      });
-      this.sizes.push(tasks.length);
-      this.options.logger.debug({ jobId, tasks: tasks.length }, 'sbatch submission');
+        task.slurmId = array === null ? String(jobId) : `${jobId}_${task.index}`;
+      }
+      this.sizes.push(live.length);
+      this.options.logger.debug(
+        { jobId, tasks: live.length, filesMs: writtenMs - startedMs, sbatchMs: Date.now() - writtenMs },
+        'sbatch submission',
+      );
       this.options.submitted(submission);
     } catch (thrown) {
       const error = toPlatformError(thrown);
       this.options.logger.warn({ error: error.toData(), tasks: tasks.length }, 'sbatch submission failed');
-      await rm(dir, { recursive: true, force: true }).catch(() => undefined);
-      for (const task of tasks) this.options.rejected(task, error);
+      await spool.run([{ op: 'rmtree', path: dir }]);
+      for (const task of tasks) if (!task.done) this.options.rejected(task, error);
     }
   }
 }
 
-/** The files of task `index`: its shell file (and body), or its invocation file for the Node supervisor. */
-async function writeTaskFiles(dir: string, index: number, task: SlurmTask): Promise<void> {
+/**
+ * The files of task `index`: its shell file (and its folder in the spool with the body staged, or the body
+ * beside it), or its invocation file for the Node supervisor.
+ */
+function taskFileOps(dir: string, index: number, task: SlurmTask): SpoolOp[] {
+  const files = taskFiles(dir, index);
   const shell = task.shell;
   if (shell === null) {
-    await writeFile(
-      taskFiles(dir, index).invocation,
-      formatInvocationFile({ env: task.env, event: task.invocation.event }),
-      { mode: 0o600 },
-    );
-    return;
+    const data = formatInvocationFile({ env: task.env, event: task.invocation.event });
+    return [{ op: 'write', path: files.invocation, data, mode: 0o600 }];
   }
-  const files = taskFiles(dir, index);
-  if (shell.body !== null) await writeFile(files.body, shell.body, { mode: 0o600 });
-  await writeFile(files.shell, shell.file, { mode: 0o600 });
+  const ops: SpoolOp[] = [];
+  if (shell.inSpool) {
+    ops.push(
+      { op: 'mkdir', path: files.work, mode: 0o700 },
+      { op: 'mkdir', path: `${files.work}/input`, mode: 0o700 },
+      { op: 'mkdir', path: `${files.work}/output`, mode: 0o700 },
+    );
+    if (shell.body !== null) {
+      const path = `${files.work}/input/${shell.inputName}`;
+      ops.push({ op: 'write', path, data: shell.body, mode: 0o600 });
+    }
+  } else if (shell.body !== null) {
+    ops.push({ op: 'write', path: files.body, data: shell.body, mode: 0o600 });
+  }
+  ops.push({ op: 'write', path: files.shell, data: shell.file, mode: 0o600 });
+  return ops;
 }

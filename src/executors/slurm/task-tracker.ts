@@ -12,7 +12,6 @@
  * without a result is looked up in accounting (sacct) before it is declared lost.
  */
 import { watch, type FSWatcher } from 'node:fs';
-import { copyFile, open, rename, rm, stat, unlink } from 'node:fs/promises';
 import type { Logger } from '../../core/index.js';
 import { toPlatformError } from '../../core/index.js';
 import { splitResultLine } from '../../supervisor/result-line.js';
@@ -27,11 +26,13 @@ import {
   squeueTaskArgs,
   type SlurmTaskState,
 } from './slurm-replies.js';
+import type { SpoolIo, SpoolOp } from './spool-io.js';
 import type { Submission, SlurmTask } from './submissions.js';
 import { fromRemoteResult, fromSlurmEnding, type SlurmEnding } from './task-result.js';
 
 export interface TaskTrackerOptions {
   cli: SlurmCli;
+  spool: SpoolIo;
   pollIntervalMs: number;
   accounting: 'sacct' | 'jobcomp' | 'none';
   logger: Logger;
@@ -55,8 +56,6 @@ export class TaskTracker {
   private readonly seeing = new WeakSet<Submission>();
   /** Tasks whose log was moved to the invocation's log (nothing left to delete). */
   private readonly logsMoved = new WeakSet<SlurmTask>();
-  /** Removals of finished tasks' files, by submission: its folder goes after them. */
-  private readonly removals = new Map<Submission, Promise<void>[]>();
   /** Tasks whose log changed, copied to the invocation's log at most once per poll interval. */
   private readonly logTimers = new Map<SlurmTask, NodeJS.Timeout>();
   /** The poll's current interval: doubles while the watches end every task, back to the base when not. */
@@ -115,24 +114,23 @@ export class TaskTracker {
     const submission = task.submission;
     if (submission === null) return;
     // The task's own files go now, by name (a recursive removal would look at each first); the folder,
-    // with what the tasks share, once none is left.
+    // with what the tasks share, once none is left (the spool's worker keeps the order).
     const files = taskFiles(submission.dir, task.index);
+    const shell = task.shell;
     const names =
-      task.shell === null
+      shell === null
         ? [files.invocation, files.stdout, files.result]
-        : [files.shell, files.started, files.result, ...(task.shell.body === null ? [] : [files.body])];
+        : [files.shell, files.result, ...(shell.body === null || shell.inSpool ? [] : [files.body])];
     if (!this.logsMoved.delete(task)) names.push(files.log);
-    const removals = this.removals.get(submission) ?? [];
-    this.removals.set(submission, removals);
-    removals.push(...names.map((name) => unlink(name).catch(() => undefined)));
+    const ops: SpoolOp[] = names.map((path) => ({ op: 'unlink', path }));
+    if (shell?.inSpool === true) ops.push({ op: 'rmtree', path: files.work });
     submission.open -= 1;
-    if (submission.open > 0) return;
-    this.watchers.get(submission)?.close();
-    this.watchers.delete(submission);
-    this.removals.delete(submission);
-    void Promise.all(removals)
-      .then(() => rm(submission.dir, { recursive: true, force: true }))
-      .catch(() => undefined);
+    if (submission.open === 0) {
+      this.watchers.get(submission)?.close();
+      this.watchers.delete(submission);
+      ops.push({ op: 'rmtree', path: submission.dir });
+    }
+    void this.options.spool.run(ops);
   }
 
   /**
@@ -145,13 +143,8 @@ export class TaskTracker {
     if (submission === null) return;
     const from = taskFiles(submission.dir, task.index).log;
     const to = task.invocation.logPath;
-    const moved = move
-      ? rename(from, to).then(
-          () => void this.logsMoved.add(task),
-          (error: NodeJS.ErrnoException) => (error.code === 'EXDEV' ? copyFile(from, to) : undefined),
-        )
-      : copyFile(from, to);
-    await moved.catch(() => undefined);
+    const outcome = await this.options.spool.one({ op: move ? 'move' : 'copy', from, to });
+    if (move && outcome.error === null) this.logsMoved.add(task);
   }
 
   /** Waits until none of `ids` is pending, running or completing in Slurm (or `timeoutMs` passes). */
@@ -276,13 +269,15 @@ export class TaskTracker {
     this.collecting.add(task);
     try {
       const files = taskFiles(submission.dir, task.index);
-      const file = await readResultFile(files.result);
-      const reported = file === null ? null : splitResultLine(file.text).result;
+      const file = await this.options.spool.one({ op: 'read', path: files.result });
+      const reported = file.error === null ? splitResultLine(file.text ?? '').result : null;
       if (reported === null && onlyReported) return false;
-      if (file !== null && reported !== null && reported.startedMs === 0 && reported.finishedMs === 0) {
-        // The shell path has no clock: its start and end are the times of its first and last files.
-        reported.startedMs = (await fileTimeMs(files.started)) ?? task.queuedMs;
-        reported.finishedMs = Math.floor(file.mtimeMs);
+      if (reported !== null && reported.startedMs === 0 && reported.finishedMs === 0) {
+        // The shell path has no clock: it ended when it wrote its result, and ran for as long as it says
+        // (where the node has no /proc/uptime, it is dated from its submission).
+        reported.finishedMs = Math.floor((file.error === null ? file.mtimeMs : undefined) ?? Date.now());
+        const duration = reported.durationMs;
+        reported.startedMs = duration == null ? task.queuedMs : reported.finishedMs - duration;
       }
       await this.collectLog(task, true);
       if (task.done) return true;
@@ -309,13 +304,11 @@ export class TaskTracker {
     const submission = task.submission;
     if (submission === null || task.done) return;
     const path = taskFiles(submission.dir, task.index).log;
-    const size = await stat(path).then(
-      (info) => info.size,
-      () => 0,
-    );
+    const info = await this.options.spool.one({ op: 'stat', path });
+    const size = info.error === null ? (info.size ?? 0) : 0;
     if (size === (this.logSizes.get(task) ?? 0)) return;
     this.logSizes.set(task, size);
-    await copyFile(path, task.invocation.logPath).catch(() => undefined);
+    await this.options.spool.one({ op: 'copy', from: path, to: task.invocation.logPath });
   }
 
   private async fromAccounting(task: SlurmTask): Promise<SlurmEnding | null> {
@@ -335,26 +328,4 @@ export class TaskTracker {
       return null;
     }
   }
-}
-
-/** The result file's text and time of last change, read through one open file; null when there is none. */
-async function readResultFile(path: string): Promise<{ text: string; mtimeMs: number } | null> {
-  const handle = await open(path, 'r').catch(() => null);
-  if (handle === null) return null;
-  try {
-    const info = await handle.stat();
-    if (info.size === 0) return { text: '', mtimeMs: info.mtimeMs };
-    const buffer = Buffer.alloc(info.size);
-    const { bytesRead } = await handle.read(buffer, 0, info.size, 0);
-    return { text: buffer.toString('utf8', 0, bytesRead), mtimeMs: info.mtimeMs };
-  } finally {
-    await handle.close();
-  }
-}
-
-async function fileTimeMs(path: string): Promise<number | null> {
-  return stat(path).then(
-    (info) => Math.floor(info.mtimeMs),
-    () => null,
-  );
 }

@@ -33,6 +33,8 @@ void describe(
     let fixture: SlurmFixture;
     let data: TestDataDir;
     let executor: SlurmExecutor;
+    /** The same with each job's folder on the node (in its TMPDIR) instead of the spool. */
+    let nodeFolderExecutor: SlurmExecutor;
     let count = 0;
 
     before(async () => {
@@ -41,9 +43,11 @@ void describe(
       await fixture.s3.store.ensureBucket(BUCKET);
       await fixture.s3.store.put(BUCKET, INPUT_KEY, Buffer.from(INPUT_TEXT));
       executor = await fixture.executor();
+      nodeFolderExecutor = await fixture.executor({ jobFolder: 'node' });
     });
     after(async () => {
       await executor?.close();
+      await nodeFolderExecutor?.close();
       await fixture?.close();
       await data?.remove();
     });
@@ -121,11 +125,14 @@ void describe(
       });
     }
 
-    async function run(invocationToRun: Invocation): Promise<{ result: InvocationResult; log: string }> {
-      const before = executor.jobPaths.shell;
-      await executor.deploy(invocationToRun.service);
-      const result = await executor.run(invocationToRun);
-      assert.equal(executor.jobPaths.shell, before + 1, 'the job took the shell path');
+    async function run(
+      invocationToRun: Invocation,
+      on = executor,
+    ): Promise<{ result: InvocationResult; log: string }> {
+      const before = on.jobPaths.shell;
+      await on.deploy(invocationToRun.service);
+      const result = await on.run(invocationToRun);
+      assert.equal(on.jobPaths.shell, before + 1, 'the job took the shell path');
       const log = await readFile(invocationToRun.logPath, 'utf8').catch(() => '');
       return { result, log };
     }
@@ -137,111 +144,127 @@ void describe(
       return Buffer.concat(chunks).toString('utf8');
     }
 
-    test(
-      'stages the input, runs the script, uploads every output under its key',
-      { timeout: 60_000 },
-      async () => {
-        const script = [
-          'echo "staged $INPUT_FILE_PATH"',
-          'cat "$INPUT_FILE_PATH" > "$TMP_OUTPUT_DIR/copy of ünïcode ✓.txt"',
-          'mkdir -p "$TMP_OUTPUT_DIR/sub dir/deeper"',
-          'printf "%s" "$STORAGE_OBJECT_KEY" > "$TMP_OUTPUT_DIR/sub dir/deeper/key.csv"',
-          `printf quotes > "$TMP_OUTPUT_DIR/it's \\"odd\\" \\\\ name.bin"`,
-          'printf globs > "$TMP_OUTPUT_DIR/[x]{a,b}*?%41+&=.txt"',
-          'env > "$TMP_OUTPUT_DIR/environment.txt"',
-          'pwd > "$TMP_OUTPUT_DIR/cwd.txt"',
-          'ln -s /etc/passwd "$TMP_OUTPUT_DIR/escape"',
-        ].join('\n');
-        const spec = service('shell-ok', script);
-        const job = await invocation(spec, storageEvent(INPUT_KEY));
-        const { result, log } = await run(job);
-        assert.equal(result.status, 'succeeded', `${JSON.stringify(result.error)}\n${log}`);
-        assert.equal(result.exitCode, 0);
-        assert.match(log, /staged \/.*\/input\/a b é ✓\.txt\n/);
-        assert.match(log, /\[nubes\] not uploaded: escape: a symbolic link that leaves TMP_OUTPUT_DIR/);
-        assert.ok(
-          Number.isInteger(result.startedMs) && Number.isInteger(result.finishedMs),
-          'whole milliseconds',
-        );
-        assert.ok(result.startedMs > 0 && result.finishedMs >= result.startedMs, 'times from the task files');
-
-        const prefix = 'out/shell-ok/';
-        const keys = result.outputs.map((output) => output.key).sort();
-        assert.deepEqual(
-          keys,
-          [
-            '[x]{a,b}*?%41+&=.txt',
-            'copy of ünïcode ✓.txt',
-            'cwd.txt',
-            'environment.txt',
-            `it's "odd" \\ name.bin`,
-            'sub dir/deeper/key.csv',
-          ]
-            .map((name) => prefix + name)
-            .sort(),
-        );
-        assert.ok(
-          result.outputs.every((output) => output.provider === 'minio.default' && output.bucket === BUCKET),
-        );
-        assert.equal(await text(`${prefix}copy of ünïcode ✓.txt`), INPUT_TEXT);
-        assert.equal(await text(`${prefix}sub dir/deeper/key.csv`), INPUT_KEY);
-        assert.equal(await text(`${prefix}it's "odd" \\ name.bin`), 'quotes');
-        assert.equal(await text(`${prefix}[x]{a,b}*?%41+&=.txt`), 'globs');
-        const head = await fixture.s3.store.head(BUCKET, `${prefix}sub dir/deeper/key.csv`);
-        assert.equal(head.contentType, 'text/csv; charset=utf-8');
-
-        const env = new Map(
-          (await text(`${prefix}environment.txt`))
-            .split('\n')
-            .filter((line) => line.includes('='))
-            .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)] as const),
-        );
-        const cwd = (await text(`${prefix}cwd.txt`)).trim();
-        assert.equal(env.get('JOB_UUID'), job.jobId);
-        assert.equal(env.get('OSCAR_SERVICE_NAME'), 'shell-ok');
-        assert.equal(env.get('CONTRACT_TAG'), 'shell-ok');
-        assert.equal(env.get('QUOTED_VAR'), `it's "quoted" $HOME \\ done`);
-        assert.equal(env.get('A_SECRET'), 'the service secret');
-        assert.equal(env.get('STORAGE_OBJECT_KEY'), INPUT_KEY);
-        assert.equal(env.get('EVENT_TIME'), '2026-12-07T01:00:00.000Z');
-        assert.equal(env.get('HOME'), cwd);
-        assert.equal(env.get('TMP_INPUT_DIR'), `${cwd}/input`);
-        assert.equal(env.get('TMP_OUTPUT_DIR'), `${cwd}/output`);
-        assert.equal(env.get('INPUT_FILE_PATH'), `${cwd}/input/a b é ✓.txt`);
-        assert.equal(env.get('LANG'), 'C.UTF-8');
-        assert.ok(env.has('EVENT'));
-        assert.match(env.get('SLURM_JOB_ID') ?? '', /^\d+$/, 'the node tells the script its job id');
-        // Nothing of the batch script's own state: no key, no endpoint, no platform variable.
-        for (const [name, value] of env) {
-          assert.doesNotMatch(name, /^(NUBES|nubes|AWS)_/i, `${name} reaches the script`);
-          assert.doesNotMatch(value, /\bNJ[A-Z0-9]{10,}/, `${name} holds a scoped key id`);
+    for (const jobFolder of ['spool', 'node'] as const) {
+      test(
+        `stages the input, runs the script, uploads every output under its key (job folder in the ${jobFolder})`,
+        { timeout: 60_000 },
+        async () => {
+          const script = [
+            'echo "staged $INPUT_FILE_PATH"',
+            'cat "$INPUT_FILE_PATH" > "$TMP_OUTPUT_DIR/copy of ünïcode ✓.txt"',
+            'mkdir -p "$TMP_OUTPUT_DIR/sub dir/deeper"',
+            'printf "%s" "$STORAGE_OBJECT_KEY" > "$TMP_OUTPUT_DIR/sub dir/deeper/key.csv"',
+            `printf quotes > "$TMP_OUTPUT_DIR/it's \\"odd\\" \\\\ name.bin"`,
+            'printf globs > "$TMP_OUTPUT_DIR/[x]{a,b}*?%41+&=.txt"',
+            'env > "$TMP_OUTPUT_DIR/environment.txt"',
+            'pwd > "$TMP_OUTPUT_DIR/cwd.txt"',
+            'ln -s /etc/passwd "$TMP_OUTPUT_DIR/escape"',
+          ].join('\n');
+          const spec = service(`shell-ok-${jobFolder}`, script);
+          const job = await invocation(spec, storageEvent(INPUT_KEY));
+          const { result, log } = await run(job, jobFolder === 'spool' ? executor : nodeFolderExecutor);
+          assert.equal(result.status, 'succeeded', `${JSON.stringify(result.error)}\n${log}`);
+          assert.equal(result.exitCode, 0);
+          assert.match(log, /staged \/.*\/input\/a b é ✓\.txt\n/);
+          assert.match(log, /\[nubes\] not uploaded: escape: a symbolic link that leaves TMP_OUTPUT_DIR/);
           assert.ok(
-            !value.includes(SECRET_KEY) && !value.includes(ACCESS_KEY_ID),
-            `${name} holds the admin key`,
+            Number.isInteger(result.startedMs) && Number.isInteger(result.finishedMs),
+            'whole milliseconds',
           );
-        }
-        // Exactly the job's variables, besides the node's SLURM_* and what sh itself sets.
-        const names = [...env.keys()].filter((name) => !/^(SLURM|PWD$|OLDPWD$|SHLVL$|_$)/.test(name));
-        assert.deepEqual(names.sort(), [
-          'A_SECRET',
-          'CONTRACT_TAG',
-          'EVENT',
-          'EVENT_TIME',
-          'HOME',
-          'INPUT_FILE_PATH',
-          'JOB_UUID',
-          'LANG',
-          'OSCAR_SERVICE_NAME',
-          'PATH',
-          'QUOTED_VAR',
-          'STORAGE_OBJECT_KEY',
-          'TMP_INPUT_DIR',
-          'TMP_OUTPUT_DIR',
-        ]);
-        // The job's folder on the node is gone.
-        await assert.rejects(readdir(cwd));
-      },
-    );
+          assert.ok(
+            result.startedMs > 0 && result.finishedMs >= result.startedMs,
+            'times from the task files',
+          );
+
+          const prefix = `out/shell-ok-${jobFolder}/`;
+          const keys = result.outputs.map((output) => output.key).sort();
+          assert.deepEqual(
+            keys,
+            [
+              '[x]{a,b}*?%41+&=.txt',
+              'copy of ünïcode ✓.txt',
+              'cwd.txt',
+              'environment.txt',
+              `it's "odd" \\ name.bin`,
+              'sub dir/deeper/key.csv',
+            ]
+              .map((name) => prefix + name)
+              .sort(),
+          );
+          assert.ok(
+            result.outputs.every((output) => output.provider === 'minio.default' && output.bucket === BUCKET),
+          );
+          assert.equal(await text(`${prefix}copy of ünïcode ✓.txt`), INPUT_TEXT);
+          assert.equal(await text(`${prefix}sub dir/deeper/key.csv`), INPUT_KEY);
+          assert.equal(await text(`${prefix}it's "odd" \\ name.bin`), 'quotes');
+          assert.equal(await text(`${prefix}[x]{a,b}*?%41+&=.txt`), 'globs');
+          const head = await fixture.s3.store.head(BUCKET, `${prefix}sub dir/deeper/key.csv`);
+          assert.equal(head.contentType, 'text/csv; charset=utf-8');
+
+          const env = new Map(
+            (await text(`${prefix}environment.txt`))
+              .split('\n')
+              .filter((line) => line.includes('='))
+              .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)] as const),
+          );
+          const cwd = (await text(`${prefix}cwd.txt`)).trim();
+          // In the spool: the task's folder beside its files; on the node: a random folder of its TMPDIR.
+          assert.match(
+            cwd,
+            jobFolder === 'spool' ? /\/jobs\/[^/]+\/0\.w$/ : /^\/tmp\/nubes-job-[0-9a-f]{24}$/,
+          );
+          assert.equal(env.get('JOB_UUID'), job.jobId);
+          assert.equal(env.get('OSCAR_SERVICE_NAME'), `shell-ok-${jobFolder}`);
+          assert.equal(env.get('CONTRACT_TAG'), `shell-ok-${jobFolder}`);
+          assert.equal(env.get('QUOTED_VAR'), `it's "quoted" $HOME \\ done`);
+          assert.equal(env.get('A_SECRET'), 'the service secret');
+          assert.equal(env.get('STORAGE_OBJECT_KEY'), INPUT_KEY);
+          assert.equal(env.get('EVENT_TIME'), '2026-12-07T01:00:00.000Z');
+          assert.equal(env.get('HOME'), cwd);
+          assert.equal(env.get('TMP_INPUT_DIR'), `${cwd}/input`);
+          assert.equal(env.get('TMP_OUTPUT_DIR'), `${cwd}/output`);
+          assert.equal(env.get('INPUT_FILE_PATH'), `${cwd}/input/a b é ✓.txt`);
+          assert.equal(env.get('LANG'), 'C.UTF-8');
+          assert.ok(env.has('EVENT'));
+          assert.match(env.get('SLURM_JOB_ID') ?? '', /^\d+$/, 'the node tells the script its job id');
+          // Nothing of the batch script's own state: no key, no endpoint, no platform variable.
+          for (const [name, value] of env) {
+            assert.doesNotMatch(name, /^(NUBES|nubes|AWS)_/i, `${name} reaches the script`);
+            assert.doesNotMatch(value, /\bNJ[A-Z0-9]{10,}/, `${name} holds a scoped key id`);
+            assert.ok(
+              !value.includes(SECRET_KEY) && !value.includes(ACCESS_KEY_ID),
+              `${name} holds the admin key`,
+            );
+          }
+          // Exactly the job's variables, besides the node's SLURM_* and what sh itself sets.
+          const names = [...env.keys()].filter((name) => !/^(SLURM|PWD$|OLDPWD$|SHLVL$|_$)/.test(name));
+          assert.deepEqual(names.sort(), [
+            'A_SECRET',
+            'CONTRACT_TAG',
+            'EVENT',
+            'EVENT_TIME',
+            'HOME',
+            'INPUT_FILE_PATH',
+            'JOB_UUID',
+            'LANG',
+            'OSCAR_SERVICE_NAME',
+            'PATH',
+            'QUOTED_VAR',
+            'STORAGE_OBJECT_KEY',
+            'TMP_INPUT_DIR',
+            'TMP_OUTPUT_DIR',
+          ]);
+          // The job's folder is gone (one in the spool is removed by the server as the job ends).
+          const gone = await waitFor(() =>
+            readdir(cwd).then(
+              () => false,
+              () => true,
+            ),
+          );
+          assert.ok(gone, `${cwd} is left`);
+        },
+      );
+    }
 
     test(
       'a failing script fails its job with its exit code and log; nothing is uploaded',
@@ -302,6 +325,9 @@ void describe(
       assert.equal(result.termSignal, 'SIGTERM');
       assert.match(log, /started\n/);
       assert.doesNotMatch(log, /finished/);
+      // Its duration is measured on the node (no clock process there): about the 1.5 s it was given.
+      const ranMs = result.finishedMs - result.startedMs;
+      assert.ok(ranMs >= 1400 && ranMs < Date.now() - started, `ran ${ranMs} ms`);
     });
 
     test(
