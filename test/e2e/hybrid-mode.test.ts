@@ -7,7 +7,6 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { runCli, startServer, waitFor, type ServerProcess } from '../support/server-process.js';
 import { finishedJob } from '../support/job-history.js';
 import { getText, putText, s3For } from '../support/s3-client.js';
@@ -28,13 +27,7 @@ void describe(
         env: {
           NUBES_EXECUTORS: JSON.stringify({
             local: { maxConcurrentJobs: 4, limits: { timeoutMs: 1500, memoryBytes: 256 * 1024 * 1024 } },
-            slurm: {
-              slurmConf: cluster.confPath,
-              partition: cluster.partition,
-              accounting: 'jobcomp',
-              pollIntervalMs: 200,
-              spoolDir: join(cluster.dir, 'jobs'),
-            },
+            slurm: cluster.executorConfig(),
           }),
           NUBES_EXECUTION_ROLES: JSON.stringify({ function: 'local', batch: 'slurm' }),
         },

@@ -6,7 +6,6 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { startServer, waitFor, type ServerProcess } from '../support/server-process.js';
 import { getText, putText, s3For } from '../support/s3-client.js';
 import { slurmMissing, startSlurmCluster, type SlurmTestCluster } from '../support/slurm-cluster.js';
@@ -21,15 +20,7 @@ void describe('Slurm service end to end (real cluster on localhost)', { skip: mi
     cluster = await startSlurmCluster({ nodes: 2 });
     server = await startServer({
       env: {
-        NUBES_EXECUTORS: JSON.stringify({
-          slurm: {
-            slurmConf: cluster.confPath,
-            partition: cluster.partition,
-            accounting: 'jobcomp',
-            pollIntervalMs: 200,
-            spoolDir: join(cluster.dir, 'jobs'),
-          },
-        }),
+        NUBES_EXECUTORS: JSON.stringify({ slurm: cluster.executorConfig() }),
       },
     });
   });

@@ -165,6 +165,17 @@ export function runCli(
   });
 }
 
+/** Creates a service through the API (`POST /system/services`, OSCAR's JSON); fails unless it answers 201. */
+export async function createService(server: ServerProcess, service: Record<string, unknown>): Promise<void> {
+  const created = await server.api('/system/services', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(service),
+  });
+  if (created.status !== 201)
+    throw new Error(`service not created (${created.status}): ${await created.text()}`);
+}
+
 /** Polls `check` until it returns a value other than undefined, or fails after `timeoutMs`. */
 export async function waitFor<T>(
   check: () => Promise<T | undefined>,

@@ -21,6 +21,11 @@ export interface SlurmTestCluster {
   confPath: string;
   partition: string;
   nodes: string[];
+  /**
+   * The Slurm executor's raw configuration for this cluster (NUBES_EXECUTORS' `slurm`): its slurm.conf,
+   * partition, `sacct -c` accounting, a 200 ms poll and the spool in `<dir>/jobs`; `extra` overrides.
+   */
+  executorConfig(extra?: Record<string, unknown>): Record<string, unknown>;
   /** Runs a Slurm command against this cluster. */
   command(name: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }>;
   /** Cancels every job, stops the daemons and removes the folder. */
@@ -108,7 +113,15 @@ export async function startSlurmCluster(options: SlurmClusterOptions = {}): Prom
     await stop();
     throw error;
   }
-  return { dir, confPath, partition: 'debug', nodes, command, stop };
+  const executorConfig = (extra: Record<string, unknown> = {}) => ({
+    slurmConf: confPath,
+    partition: 'debug',
+    accounting: 'jobcomp',
+    pollIntervalMs: 200,
+    spoolDir: join(dir, 'jobs'),
+    ...extra,
+  });
+  return { dir, confPath, partition: 'debug', nodes, executorConfig, command, stop };
 }
 
 function slurmConf(options: {

@@ -93,6 +93,12 @@ export const slurmExecutorConfigSchema = z
       .int()
       .min(60_000)
       .default(24 * 3600 * 1000),
+    /**
+     * How long jobs left in Slurm by an earlier server process (killed, or its machine lost) wait for the
+     * platform to run them again here, which follows them to their end instead of submitting them anew;
+     * those not claimed by then (no attempts left, service removed) are cancelled. @default 600000
+     */
+    adoptWithinMs: z.number().int().min(0).max(86_400_000).default(600_000),
     /** Grace beyond the service's timeout before Slurm's own time limit stops the job. @default 60000 */
     timeLimitGraceMs: z.number().int().min(0).default(60_000),
     /** Declared limits, for hybrid execution (0 = none): longest job and largest memory the cluster takes. */

@@ -12,6 +12,8 @@
  *   place; squeue (read every `pollIntervalMs` while jobs are out) covers what leaves no result (Slurm's
  *   time limit, a lost node, a cancel outside Nubes) and feeds the live log of running jobs.
  * - Cancel (the invocation's signal, undeploy, close): scancel of the task.
+ * - Restart: a job that a killed process left in Slurm is followed to its end when the queue runs it again
+ *   (orphans.ts), not submitted a second time.
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -34,7 +36,8 @@ import { SpoolIo } from './spool-io.js';
 import { Submissions, type SlurmTask } from './submissions.js';
 import { PASSED_NODE_VARIABLES } from './shell-supervisor.js';
 import { planShellTask, type ShellTask } from './shell-task.js';
-import { TaskTracker } from './task-tracker.js';
+import { anyTaskFiles, TaskTracker } from './task-tracker.js';
+import { Orphans, type Orphan } from './orphans.js';
 import { fromSlurmEnding } from './task-result.js';
 
 export interface SlurmExecutorOptions {
@@ -70,7 +73,8 @@ export async function createSlurmExecutor(options: SlurmExecutorOptions): Promis
   }
   const spoolDir = options.config.spoolDir ?? join(options.dataDir, 'slurm');
   await mkdir(spoolDir, { recursive: true, mode: 0o700 });
-  return new SlurmExecutorImpl(options, cli, spoolDir);
+  const orphans = await Orphans.scan(spoolDir, options.logger);
+  return new SlurmExecutorImpl(options, cli, spoolDir, orphans);
 }
 
 class SlurmExecutorImpl implements SlurmExecutor {
@@ -81,12 +85,14 @@ class SlurmExecutorImpl implements SlurmExecutor {
   private readonly submissions: Submissions;
   private readonly tracker: TaskTracker;
   private readonly spool = new SpoolIo();
+  private abandonTimer: NodeJS.Timeout | null = null;
   readonly jobPaths = { shell: 0, supervisor: 0 };
 
   constructor(
     private readonly options: SlurmExecutorOptions,
     private readonly cli: SlurmCli,
     spoolDir: string,
+    private readonly orphans: Orphans,
   ) {
     const { config } = options;
     this.capabilities = {
@@ -115,6 +121,10 @@ class SlurmExecutorImpl implements SlurmExecutor {
       submitted: (submission) => this.tracker.track(submission),
       rejected: (task, error) => this.finish(task, failedResult(task, error.toData())),
     });
+    if (orphans.size > 0) {
+      this.abandonTimer = setTimeout(() => void this.abandonOrphans(), config.adoptWithinMs);
+      this.abandonTimer.unref();
+    }
   }
 
   get submissionSizes(): readonly number[] {
@@ -154,7 +164,8 @@ class SlurmExecutorImpl implements SlurmExecutor {
       invocation,
       service: slurmJobName(invocation.service.name),
       env: {},
-      key: null,
+      keyId: null,
+      adopted: false,
       shell: null,
       submission: null,
       index: 0,
@@ -170,14 +181,19 @@ class SlurmExecutorImpl implements SlurmExecutor {
     const onAbort = () => void this.cancel(task, 'the job was cancelled');
     invocation.signal.addEventListener('abort', onAbort, { once: true });
     try {
-      if (invocation.signal.aborted) {
+      const orphan = this.orphans.take(invocation.jobId);
+      if (orphan !== null) {
+        this.adopt(task, orphan);
+        if (invocation.signal.aborted) onAbort();
+      } else if (invocation.signal.aborted) {
         onAbort();
       } else {
-        task.key = this.issueKey(invocation);
-        task.shell = this.shellTask(invocation, task.key);
+        const key = this.issueKey(invocation);
+        task.keyId = key?.accessKeyId ?? null;
+        task.shell = this.shellTask(invocation, key);
         this.jobPaths[task.shell === null ? 'supervisor' : 'shell'] += 1;
         // Only the Node supervisor reads an invocation file's environment.
-        if (task.shell === null) task.env = this.jobEnvironment(invocation, task.key);
+        if (task.shell === null) task.env = this.jobEnvironment(invocation, key);
         this.submissions.add(task, options);
       }
       return await result;
@@ -190,6 +206,7 @@ class SlurmExecutorImpl implements SlurmExecutor {
   async close(): Promise<void> {
     if (this.closing.signal.aborted) return;
     this.closing.abort();
+    if (this.abandonTimer !== null) clearTimeout(this.abandonTimer);
     const open = [...this.tasks];
     await Promise.all(open.map((task) => this.cancel(task, 'the executor was closed')));
     await this.submissions.close();
@@ -224,9 +241,50 @@ class SlurmExecutorImpl implements SlurmExecutor {
   private finish(task: SlurmTask, result: InvocationResult): void {
     if (task.done) return;
     task.done = true;
-    if (task.key !== null) this.options.storage?.keys.revoke(task.key.accessKeyId);
+    if (task.keyId !== null) this.options.storage?.keys.revoke(task.keyId);
     this.tracker.untrack(task);
     task.settle(result);
+  }
+
+  /** Follows the task an earlier process submitted for this job instead of submitting it again. */
+  private adopt(task: SlurmTask, orphan: Orphan): void {
+    this.options.logger.info(
+      { jobId: orphan.jobId, slurmId: orphan.slurmId },
+      'a job submitted by an earlier process is followed to its end',
+    );
+    task.adopted = true;
+    task.submission = orphan.submission;
+    task.index = orphan.index;
+    task.slurmId = orphan.slurmId;
+    task.keyId = orphan.keyId;
+    orphan.submission.tasks[orphan.index] = task;
+    this.tracker.adopt(task);
+  }
+
+  /**
+   * Cancels the jobs of an earlier process that nothing claimed in `adoptWithinMs` (their platform jobs had
+   * no attempts left, or their services are gone), revokes their keys and removes their files.
+   */
+  private async abandonOrphans(): Promise<void> {
+    this.abandonTimer = null;
+    const left = this.orphans.takeAll();
+    if (left.length === 0 || this.closing.signal.aborted) return;
+    this.options.logger.warn(
+      { tasks: left.length, slurmIds: left.map((orphan) => orphan.slurmId) },
+      'Slurm jobs of an earlier process that no job claimed are cancelled',
+    );
+    await this.cli
+      .expect(
+        'scancel',
+        left.map((orphan) => orphan.slurmId),
+      )
+      .catch((error: unknown) => {
+        this.options.logger.warn({ error: toPlatformError(error).toData() }, 'scancel failed');
+      });
+    for (const orphan of left) {
+      if (orphan.keyId !== null) this.options.storage?.keys.revoke(orphan.keyId);
+      this.tracker.release(orphan.submission, anyTaskFiles(orphan.submission, orphan.index));
+    }
   }
 
   /** The task's shell path, or null for the Node supervisor (turned off, or a job it does not cover). */

@@ -12,12 +12,12 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { Logger } from '../../core/index.js';
 import { PlatformError, toPlatformError } from '../../core/index.js';
-import type { ScopedKey } from '../../storage/scoped-access.js';
 import { formatInvocationFile } from '../../supervisor/invocation-file.js';
 import type { Invocation, InvocationResult } from '../executor.js';
 import type { SlurmExecutorConfig } from './config-schema.js';
 import { arraySpec, batchScript, submissionArgs, taskFiles } from './sbatch-script.js';
 import type { SlurmCli } from './slurm-cli.js';
+import { SUBMISSION_RECORD, type SubmissionRecord } from './orphans.js';
 import { parseSbatchReply } from './slurm-replies.js';
 import type { ShellTask } from './shell-task.js';
 import { spoolError, type SpoolFailure, type SpoolIo, type SpoolOp, type SpoolOutcome } from './spool-io.js';
@@ -29,7 +29,10 @@ export interface SlurmTask {
   service: string;
   /** The invocation file's environment for the supervisor. */
   env: Record<string, string>;
-  key: ScopedKey | null;
+  /** Its S3 key's id (revoked when it ends); null when it has none. */
+  keyId: string | null;
+  /** Submitted by an earlier server process and followed here from its files (orphans.ts). */
+  adopted: boolean;
   /** The task's shell path (shell-task.ts); null when it runs the Node supervisor. */
   shell: ShellTask | null;
   submission: Submission | null;
@@ -237,6 +240,20 @@ export class Submissions {
         task.submission = submission;
         task.slurmId = array === null ? String(jobId) : `${jobId}_${task.index}`;
       }
+      // What a later process needs to follow these tasks if this one stops before they end (orphans.ts).
+      const record: SubmissionRecord = {
+        slurmJobId: jobId,
+        array: array !== null,
+        tasks: live.map((task) => ({
+          index: task.index,
+          jobId: task.invocation.jobId,
+          shell: task.shell !== null,
+          keyId: task.keyId,
+        })),
+      };
+      void spool.run([
+        { op: 'write', path: join(dir, SUBMISSION_RECORD), data: JSON.stringify(record), mode: 0o600 },
+      ]);
       this.sizes.push(live.length);
       this.options.logger.debug(
         { jobId, tasks: live.length, filesMs: writtenMs - startedMs, sbatchMs: Date.now() - writtenMs },

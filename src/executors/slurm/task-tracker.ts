@@ -71,6 +71,18 @@ export class TaskTracker {
   track(submission: Submission): void {
     for (const task of submission.tasks)
       if (task.slurmId !== null && !task.done) this.tasks.set(task.slurmId, task);
+    if (!this.watchers.has(submission)) this.watch(submission);
+    this.schedule();
+  }
+
+  /** Follows a task an earlier process submitted (orphans.ts); one that already ended ends now. */
+  adopt(task: SlurmTask): void {
+    if (task.submission === null) return;
+    this.track(task.submission);
+    void this.collectReported(task);
+  }
+
+  private watch(submission: Submission): void {
     try {
       const watcher = watch(submission.dir, (event, filename) => {
         this.seeing.add(submission);
@@ -97,7 +109,6 @@ export class TaskTracker {
       // No watch (a filesystem without inotify): the poll finds the result files instead.
       this.options.logger.debug({ err: error }, 'cannot watch a Slurm submission folder');
     }
-    this.schedule();
   }
 
   /** Forgets a finished task; removes its submission's folder once all of its tasks are done. */
@@ -115,6 +126,22 @@ export class TaskTracker {
     if (submission === null) return;
     // The task's own files go now, by name (a recursive removal would look at each first); the folder,
     // with what the tasks share, once none is left (the spool's worker keeps the order).
+    const ops = task.adopted ? anyTaskFiles(submission, task.index) : this.taskFileRemoval(task, submission);
+    this.release(submission, ops);
+  }
+
+  /** Counts a task of `submission` out, with the removal of its files; the folder goes after the last. */
+  release(submission: Submission, ops: SpoolOp[]): void {
+    submission.open -= 1;
+    if (submission.open === 0) {
+      this.watchers.get(submission)?.close();
+      this.watchers.delete(submission);
+      ops.push({ op: 'rmtree', path: submission.dir });
+    }
+    void this.options.spool.run(ops);
+  }
+
+  private taskFileRemoval(task: SlurmTask, submission: Submission): SpoolOp[] {
     const files = taskFiles(submission.dir, task.index);
     const shell = task.shell;
     const names =
@@ -124,13 +151,7 @@ export class TaskTracker {
     if (!this.logsMoved.delete(task)) names.push(files.log);
     const ops: SpoolOp[] = names.map((path) => ({ op: 'unlink', path }));
     if (shell?.inSpool === true) ops.push({ op: 'rmtree', path: files.work });
-    submission.open -= 1;
-    if (submission.open === 0) {
-      this.watchers.get(submission)?.close();
-      this.watchers.delete(submission);
-      ops.push({ op: 'rmtree', path: submission.dir });
-    }
-    void this.options.spool.run(ops);
+    return ops;
   }
 
   /**
@@ -328,4 +349,14 @@ export class TaskTracker {
       return null;
     }
   }
+}
+
+/**
+ * The removal of whatever files task `index` may have (an adopted task's path and folder are not known in
+ * detail; a missing file is no error here).
+ */
+export function anyTaskFiles(submission: Submission, index: number): SpoolOp[] {
+  const files = taskFiles(submission.dir, index);
+  const names = [files.invocation, files.shell, files.body, files.log, files.stdout, files.result];
+  return [...names.map((path): SpoolOp => ({ op: 'unlink', path })), { op: 'rmtree', path: files.work }];
 }

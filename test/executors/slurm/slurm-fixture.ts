@@ -4,7 +4,6 @@
  * platform's S3 endpoint over an embedded store, answering the jobs' scoped keys as the platform does,
  * and executors configured for both.
  */
-import { join } from 'node:path';
 import { silentLogger, systemClock } from '../../../src/core/index.js';
 import { ScopedKeys } from '../../../src/s3api/index.js';
 import {
@@ -57,14 +56,7 @@ export async function startSlurmFixture(
     s3,
     keys,
     executor(overrides = {}) {
-      const config = slurmExecutorConfigSchema.parse({
-        slurmConf: cluster.confPath,
-        partition: cluster.partition,
-        accounting: 'jobcomp',
-        pollIntervalMs: 200,
-        spoolDir: join(cluster.dir, 'jobs'),
-        ...overrides,
-      });
+      const config = slurmExecutorConfigSchema.parse(cluster.executorConfig(overrides));
       return createSlurmExecutor({
         config,
         dataDir: cluster.dir,
