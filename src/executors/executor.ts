@@ -57,6 +57,10 @@ export interface Invocation {
   workDir: string;
   /** Where the combined stdout/stderr log is written as the job runs. */
   logPath: string;
+  /**
+   * Aborted to stop the run; its reason is a PlatformError: `JOB_CANCELLED` (a user cancelled it) or
+   * `UNAVAILABLE` (the server is stopping: the job goes back to the queue for the next start).
+   */
   signal: AbortSignal;
 }
 

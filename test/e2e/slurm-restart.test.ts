@@ -2,7 +2,8 @@
  * The server killed while its jobs run in a real Slurm cluster on localhost, then started again on the
  * same data folder: a job the queue runs again is followed to its end in Slurm (adopted), not submitted a
  * second time, and its outputs still reach the bucket with the key issued before the kill; a job with no
- * attempts left is cancelled in Slurm once `adoptWithinMs` has passed, and the spool keeps nothing.
+ * attempts left is cancelled in Slurm once `adoptWithinMs` has passed, and the spool keeps nothing. With
+ * `onStop: keep`, a clean stop (SIGTERM) leaves its jobs in Slurm for the next start to follow the same way.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -33,9 +34,11 @@ void describe(
         env: {
           NUBES_LOG_LEVEL: 'info',
           NUBES_EXECUTORS: JSON.stringify({
-            slurm: cluster.executorConfig({ spoolDir, adoptWithinMs: 4000 }),
+            slurm: cluster.executorConfig({ spoolDir, adoptWithinMs: 4000, onStop: 'keep' }),
           }),
         },
+        // A clean stop gives running jobs a second before it stops them.
+        args: ['--shutdown-grace', '1'],
       });
     });
     after(async () => {
@@ -60,6 +63,28 @@ void describe(
     };
     const jobsOf = async (service: string) =>
       Object.entries(((await (await server.api(`/system/logs/${service}`)).json()) as JobsAnswer).jobs);
+    /** Waits until the service's only job has `status`; resolves with its id. */
+    const jobReaches = (service: string, status: string, timeoutMs: number) =>
+      waitFor(
+        async () => {
+          const jobs = await jobsOf(service);
+          return jobs.length === 1 && jobs[0]?.[1].status === status ? jobs[0][0] : undefined;
+        },
+        timeoutMs,
+        `the ${service} job to be ${status}`,
+      );
+    /** Restarts the server and waits until the queue runs the interrupted job again (this server adopts it). */
+    const restartAndAdopt = async (service: string) => {
+      await server.restart();
+      await jobReaches(service, 'Running', 30_000);
+      assert.match(server.output(), /a job submitted by an earlier process is followed to its end/);
+    };
+    const emptySpool = () =>
+      waitFor(
+        async () => ((await readdir(spoolDir)).length === 0 ? true : undefined),
+        20_000,
+        'an empty spool',
+      );
     const runs = async (file: string) =>
       (await readFile(join(cluster.dir, file), 'utf8').catch(() => '')).split('\n').filter(Boolean).length;
     const inSlurm = async (service: string) => {
@@ -91,24 +116,10 @@ void describe(
       assert.notEqual(survivorSlurmId, '');
 
       await server.stop('SIGKILL');
-      await server.restart();
       // The queue runs the interrupted job again: this server finds it in Slurm and follows it.
-      await waitFor(
-        async () => ((await jobsOf('survivor'))[0]?.[1].status === 'Running' ? true : undefined),
-        30_000,
-        'the interrupted job to run again',
-      );
-      assert.match(server.output(), /a job submitted by an earlier process is followed to its end/);
+      await restartAndAdopt('survivor');
       await writeFile(join(cluster.dir, 'release'), '');
-
-      const [survivorId] = await waitFor(
-        async () => {
-          const jobs = await jobsOf('survivor');
-          return jobs.length === 1 && jobs[0]?.[1].status === 'Succeeded' ? jobs[0] : undefined;
-        },
-        60_000,
-        'the adopted job to succeed',
-      );
+      const survivorId = await jobReaches('survivor', 'Succeeded', 60_000);
       assert.equal(await runs('survivor-runs'), 1, 'the script ran once: the job was not submitted again');
       // Staged out with the key issued before the kill.
       const s3 = await s3For(server);
@@ -123,11 +134,34 @@ void describe(
       assert.equal(doomed?.[1].status, 'Failed');
       await waitFor(async () => ((await inSlurm('doomed')) === '' ? true : undefined), 30_000, 'scancel');
       assert.equal(await runs('doomed-runs'), 1);
+      await emptySpool();
+    });
+
+    test('onStop: keep: a clean stop leaves the job running in Slurm, and the next start follows it', async () => {
+      await slurmService('steady', 1, [
+        `echo run >> ${join(cluster.dir, 'steady-runs')}`,
+        `while [ ! -e ${join(cluster.dir, 'release-steady')} ]; do sleep 0.2; done`,
+        'cat "$INPUT_FILE_PATH" > "$TMP_OUTPUT_DIR/result.txt"',
+      ]);
+      await submit('steady');
       await waitFor(
-        async () => ((await readdir(spoolDir)).length === 0 ? true : undefined),
-        20_000,
-        'an empty spool',
+        async () => ((await runs('steady-runs')) === 1 ? true : undefined),
+        60_000,
+        'the job to run',
       );
+
+      assert.equal(await server.stop('SIGTERM'), 0);
+      assert.notEqual(await inSlurm('steady'), '', 'still in Slurm after the server stopped');
+      await restartAndAdopt('steady');
+      await writeFile(join(cluster.dir, 'release-steady'), '');
+      await jobReaches('steady', 'Succeeded', 60_000);
+      assert.equal(await runs('steady-runs'), 1, 'the script ran once');
+      const s3 = await s3For(server);
+      assert.equal(
+        await waitFor(() => getText(s3, 'steady', 'out/result.txt'), 20_000, 'the output'),
+        'payload',
+      );
+      await emptySpool();
     });
   },
 );

@@ -99,6 +99,12 @@ export const slurmExecutorConfigSchema = z
      * those not claimed by then (no attempts left, service removed) are cancelled. @default 600000
      */
     adoptWithinMs: z.number().int().min(0).max(86_400_000).default(600_000),
+    /**
+     * What a clean stop of the server (SIGTERM) does with jobs in Slurm: `cancel` them (nothing of the
+     * server's runs after it stops), or `keep` them running for the next start to follow (an upgrade does
+     * not cost a long burst its work; see adoptWithinMs). @default cancel
+     */
+    onStop: z.enum(['cancel', 'keep']).default('cancel'),
     /** Grace beyond the service's timeout before Slurm's own time limit stops the job. @default 60000 */
     timeLimitGraceMs: z.number().int().min(0).default(60_000),
     /** Declared limits, for hybrid execution (0 = none): longest job and largest memory the cluster takes. */

@@ -11,9 +11,10 @@
  * - Completion: the result file, seen by a watch on the submission's folder as soon as it is renamed into
  *   place; squeue (read every `pollIntervalMs` while jobs are out) covers what leaves no result (Slurm's
  *   time limit, a lost node, a cancel outside Nubes) and feeds the live log of running jobs.
- * - Cancel (the invocation's signal, undeploy, close): scancel of the task.
- * - Restart: a job that a killed process left in Slurm is followed to its end when the queue runs it again
- *   (orphans.ts), not submitted a second time.
+ * - Cancel (the invocation's signal, undeploy, close): scancel of the task; with `onStop: keep`, a stop of
+ *   the server leaves submitted tasks running instead, their files and keys in place.
+ * - Restart: a job that a killed (or, with `onStop: keep`, stopped) process left in Slurm is followed to its
+ *   end when the queue runs it again (orphans.ts), not submitted a second time.
  */
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -178,7 +179,10 @@ class SlurmExecutorImpl implements SlurmExecutor {
       task.settle = resolve;
     });
     this.tasks.add(task);
-    const onAbort = () => void this.cancel(task, 'the job was cancelled');
+    const onAbort = () =>
+      void (this.keepsOnStop(invocation.signal.reason)
+        ? this.leave(task)
+        : this.cancel(task, 'the job was cancelled'));
     invocation.signal.addEventListener('abort', onAbort, { once: true });
     try {
       const orphan = this.orphans.take(invocation.jobId);
@@ -208,11 +212,15 @@ class SlurmExecutorImpl implements SlurmExecutor {
     this.closing.abort();
     if (this.abandonTimer !== null) clearTimeout(this.abandonTimer);
     const open = [...this.tasks];
-    await Promise.all(open.map((task) => this.cancel(task, 'the executor was closed')));
+    const keep = this.options.config.onStop === 'keep';
+    await Promise.all(
+      open.map((task) => (keep ? this.leave(task) : this.cancel(task, 'the executor was closed'))),
+    );
     await this.submissions.close();
     // scancel returns at once; the jobs' processes are killed a moment later (COMPLETING). Nothing of
     // ours may run after close, so wait for Slurm to be done with them.
-    const ids = new Set(open.map((task) => task.slurmId).filter((id): id is string => id !== null));
+    const cancelled = keep ? [] : open;
+    const ids = new Set(cancelled.map((task) => task.slurmId).filter((id): id is string => id !== null));
     await this.tracker.waitUntilGone(ids, CLOSE_WAIT_MS);
     this.tracker.close();
     await this.spool.close();
@@ -236,6 +244,49 @@ class SlurmExecutorImpl implements SlurmExecutor {
       await this.tracker.collectLog(task);
       this.finish(task, failedResult(task, { code: 'JOB_CANCELLED', message: why, retryable: false }));
     }
+  }
+
+  /** Whether a stop with this reason leaves the job running in Slurm (`onStop: keep`, the server stopping). */
+  private keepsOnStop(reason: unknown): boolean {
+    return (
+      this.options.config.onStop === 'keep' &&
+      reason instanceof PlatformError &&
+      reason.code === 'UNAVAILABLE'
+    );
+  }
+
+  /**
+   * Leaves a submitted task running in Slurm for the next start to adopt (orphans.ts): its files and key
+   * stay, and the platform's job goes back to the queue. One not yet submitted is cancelled.
+   */
+  private async leave(task: SlurmTask): Promise<void> {
+    if (task.done) return;
+    const slurmId = this.submissions.withdraw(task)
+      ? null
+      : (task.slurmId ?? (await this.submissions.whenSubmitted(task)));
+    if (task.done) return;
+    if (slurmId === null) {
+      this.finish(
+        task,
+        failedResult(task, { code: 'JOB_CANCELLED', message: 'the server stopped', retryable: true }),
+      );
+      return;
+    }
+    await this.tracker.collectLog(task);
+    if (task.done) return;
+    task.done = true;
+    this.tracker.forget(task);
+    this.options.logger.info(
+      { slurmId },
+      'the server stops: a job is left running in Slurm for its next start',
+    );
+    task.settle(
+      failedResult(task, {
+        code: 'UNAVAILABLE',
+        message: `the server stopped; Slurm job ${slurmId} runs on, for the next start to follow`,
+        retryable: true,
+      }),
+    );
   }
 
   private finish(task: SlurmTask, result: InvocationResult): void {

@@ -113,6 +113,17 @@ export class TaskTracker {
 
   /** Forgets a finished task; removes its submission's folder once all of its tasks are done. */
   untrack(task: SlurmTask): void {
+    this.forget(task);
+    const submission = task.submission;
+    if (submission === null) return;
+    // The task's own files go now, by name (a recursive removal would look at each first); the folder,
+    // with what the tasks share, once none is left (the spool's worker keeps the order).
+    const ops = task.adopted ? anyTaskFiles(submission, task.index) : this.taskFileRemoval(task, submission);
+    this.release(submission, ops);
+  }
+
+  /** Stops following a task, its files left in place (for a later process to adopt: orphans.ts). */
+  forget(task: SlurmTask): void {
     if (task.slurmId !== null) this.tasks.delete(task.slurmId);
     this.misses.delete(task);
     this.logSizes.delete(task);
@@ -122,12 +133,6 @@ export class TaskTracker {
     this.logTimers.delete(task);
     // Quiet again: the next job is polled at the base interval.
     if (this.tasks.size === 0) this.intervalMs = this.options.pollIntervalMs;
-    const submission = task.submission;
-    if (submission === null) return;
-    // The task's own files go now, by name (a recursive removal would look at each first); the folder,
-    // with what the tasks share, once none is left (the spool's worker keeps the order).
-    const ops = task.adopted ? anyTaskFiles(submission, task.index) : this.taskFileRemoval(task, submission);
-    this.release(submission, ops);
   }
 
   /** Counts a task of `submission` out, with the removal of its files; the folder goes after the last. */
