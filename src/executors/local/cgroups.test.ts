@@ -9,7 +9,7 @@ import { cgroupName, probeCgroups } from './cgroups.js';
 
 void test('cgroup names are safe path segments, unique per call', () => {
   const a = cgroupName('svc-1/../x y');
-  assert.match(a, /^svc-1_\.\._x_y\.[0-9a-f]{8}$/);
+  assert.match(a, /^svc-1_\.\._x_y\.[0-9a-z]+\.[0-9a-f]{8}$/);
   assert.notEqual(cgroupName('j'), cgroupName('j'));
 });
 
@@ -128,23 +128,30 @@ void test('start-up sweep (real v1): empty job cgroups left by a crash are remov
   }
   const parent = `/sys/fs/cgroup/memory/${group}`;
   let sleeper: ReturnType<typeof spawn> | null = null;
+  const fresh = cgroupName('fresh-job');
   try {
+    // Empty: made by an earlier version (no time in the name), made two minutes ago, made just now (kept:
+    // another server sharing the group may be about to use it).
     await mkdir(join(parent, 'crashed-job'));
+    await mkdir(join(parent, `old-job.${(Date.now() - 120_000).toString(36)}.0a0b0c0d`));
+    await mkdir(join(parent, fresh));
     await mkdir(join(parent, 'running-job'));
     sleeper = spawn('/bin/sh', [
       '-c',
       `echo $$ > ${join(parent, 'running-job', 'cgroup.procs')}; exec sleep 60`,
     ]);
     await new Promise((resolve) => setTimeout(resolve, 100));
-    await probeCgroups({ group, staleAfterMs: 0 });
+    await probeCgroups({ group, staleAfterMs: 60_000 });
     const left = (await readdir(parent, { withFileTypes: true }))
       .filter((e) => e.isDirectory())
-      .map((e) => e.name);
-    assert.deepEqual(left, ['running-job']);
+      .map((e) => e.name)
+      .sort();
+    assert.deepEqual(left, [fresh, 'running-job']);
   } finally {
     sleeper?.kill('SIGKILL');
     await new Promise((resolve) => setTimeout(resolve, 100));
     await rmdir(join(parent, 'running-job')).catch(() => undefined);
+    await rmdir(join(parent, fresh)).catch(() => undefined);
     for (const controller of ['memory', 'pids'])
       await rmdir(`/sys/fs/cgroup/${controller}/${group}`).catch(() => undefined);
   }

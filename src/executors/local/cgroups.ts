@@ -8,7 +8,7 @@
  * neither is writable the probe says so and the executor falls back to RLIMIT_AS.
  * The probe runs once at start-up; per job it costs a few small writes (no sync calls).
  */
-import { access, mkdir, readFile, readdir, rmdir, stat, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile, readdir, rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { signalProcess } from '../../supervisor/index.js';
@@ -274,18 +274,29 @@ async function sweepStale(parent: string, staleAfterMs: number): Promise<void> {
       .filter((entry) => entry.isDirectory())
       .map(async (entry) => {
         const dir = join(parent, entry.name);
-        const info = await stat(dir).catch(() => null);
-        if (info === null || now - info.ctimeMs < staleAfterMs) return;
+        // cgroupfs gives every folder the time of the stat as its ctime: the age is read from the name.
+        // A name without a time was made by an earlier version: old.
+        const made = createdMs(entry.name);
+        if (made !== null && now - made < staleAfterMs) return;
         if ((await readPids(join(dir, 'cgroup.procs'))).length > 0) return;
         await rmdir(dir).catch(() => undefined);
       }),
   );
 }
 
-/** A cgroup directory name from a job id: safe characters only, plus a suffix so a retry gets a fresh one. */
+/**
+ * A cgroup directory name from a job id: safe characters only, then the time it is made (base 36, for the
+ * start-up sweep) and a random suffix so a retry gets a fresh one.
+ */
 export function cgroupName(jobId: string): string {
   const safe = jobId.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 180);
-  return `${safe}.${randomBytes(4).toString('hex')}`;
+  return `${safe}.${Date.now().toString(36)}.${randomBytes(4).toString('hex')}`;
+}
+
+/** When the cgroup named `name` by cgroupName was made; null for a name without a time. */
+function createdMs(name: string): number | null {
+  const match = /\.([0-9a-z]{1,11})\.[0-9a-f]{8}$/.exec(name);
+  return match === null ? null : parseInt(match[1] ?? '', 36);
 }
 
 async function readPids(procsFile: string): Promise<number[]> {
