@@ -2,7 +2,8 @@
  * `npm run bench -- executors`: BENCH_JOBS (default 500) trivial jobs, from enqueue to completion, in one run:
  *
  * - **nubes local**: the server with its local executor (`POST /job/<service>` × N, script `true`);
- * - **nubes slurm**: the same through the Slurm executor on a real cluster on localhost (3 slurmd);
+ * - **nubes slurm**: the same through the Slurm executor on a real cluster on localhost (3 slurmd), with its
+ *   defaults (each script in a bubblewrap sandbox on its node), and with `sandbox: none`;
  * - **plain sbatch**: the same N jobs as one `sbatch --array` of the script, without Nubes (the target:
  *   Nubes on Slurm within 10% of this);
  * - **plain sbatch, same work in sh**: a hand-written array doing what a Nubes job does on the node, in the
@@ -13,8 +14,8 @@
  *
  * Nubes runs are timed from just before the first POST to the last job's recorded finish; plain runs from
  * just before sbatch to the moment squeue (read every 100 ms) shows none of the array's tasks left. The
- * machine is shared and runs vary by more than the target, so plain `true`, plain same work and Nubes on
- * Slurm run BENCH_ROUNDS (default 5) times each, each round starting with the next of them, and the table
+ * machine is shared and runs vary by more than the target, so plain `true`, plain same work and both Nubes
+ * on Slurm runs go BENCH_ROUNDS (default 5) times each, each round starting with the next of them, and the table
  * shows their medians and every run; the load average is printed beside the numbers. Results:
  * bench/results/executors.json.
  */
@@ -266,7 +267,12 @@ async function main(): Promise<void> {
   const cluster = await startSlurmCluster({ nodes: NODES, cpusPerNode: CPUS_PER_NODE });
   // Runs on a shared machine vary by more than the target: the Slurm runs alternate, ROUNDS times each,
   // and the table shows their medians.
-  const runs = { script: [] as number[], sameWork: [] as number[], slurm: [] as number[] };
+  const runs = {
+    script: [] as number[],
+    sameWork: [] as number[],
+    slurm: [] as number[],
+    bare: [] as number[],
+  };
   let slurmSucceeded = JOBS;
   let supervisor: number;
   try {
@@ -275,29 +281,33 @@ async function main(): Promise<void> {
     supervisor = await plainSupervisor(cluster);
     const spoolDir = join(cluster.dir, 'jobs');
     await mkdir(spoolDir, { recursive: true });
+    /** Nubes on Slurm with its defaults (each script in bubblewrap on its node), or `sandbox: none`. */
+    const nubesSlurm = async (round: number, sandbox: 'auto' | 'none') => {
+      const slurm = await nubesRun(
+        `trivial-slurm-${sandbox}-${round}`,
+        {
+          // The global limit counts jobs of every executor: Slurm's must not wait on the local slots.
+          NUBES_MAX_CONCURRENT_JOBS: String(Math.max(JOBS, 64)),
+          NUBES_EXECUTORS: JSON.stringify({
+            slurm: {
+              slurmConf: cluster.confPath,
+              partition: cluster.partition,
+              accounting: 'jobcomp',
+              spoolDir,
+              sandbox,
+            },
+          }),
+        },
+        'slurm',
+      );
+      (sandbox === 'auto' ? runs.slurm : runs.bare).push(slurm.seconds);
+      slurmSucceeded = Math.min(slurmSucceeded, slurm.succeeded);
+    };
     const contenders = [
       async () => runs.script.push(await plainTrue(cluster)),
       async () => runs.sameWork.push(await plainSameWork(cluster)),
-      async (round: number) => {
-        const slurm = await nubesRun(
-          `trivial-slurm-${round}`,
-          {
-            // The global limit counts jobs of every executor: Slurm's must not wait on the local slots.
-            NUBES_MAX_CONCURRENT_JOBS: String(Math.max(JOBS, 64)),
-            NUBES_EXECUTORS: JSON.stringify({
-              slurm: {
-                slurmConf: cluster.confPath,
-                partition: cluster.partition,
-                accounting: 'jobcomp',
-                spoolDir,
-              },
-            }),
-          },
-          'slurm',
-        );
-        runs.slurm.push(slurm.seconds);
-        slurmSucceeded = Math.min(slurmSucceeded, slurm.succeeded);
-      },
+      (round: number) => nubesSlurm(round, 'auto'),
+      (round: number) => nubesSlurm(round, 'none'),
     ];
     // Each round starts with the next contender: slurmctld slows down as finished jobs pile up (it keeps
     // them MinJobAge, 5 minutes), and no contender may always run last.
@@ -334,7 +344,8 @@ async function main(): Promise<void> {
       JOBS,
     ),
     row('plain sbatch --array, Node supervisor', 'Node supervisor', [supervisor], JOBS),
-    row('nubes slurm', 'shell path (job.sh)', runs.slurm, slurmSucceeded),
+    row('nubes slurm', 'shell path, script in bubblewrap (default)', runs.slurm, slurmSucceeded),
+    row('nubes slurm, sandbox: none', 'shell path, bare script', runs.bare, slurmSucceeded),
   ];
   const load = (values: number[]) => values.map((value) => value.toFixed(2)).join(' ');
   console.log(

@@ -34,7 +34,13 @@ void describe(
         env: {
           NUBES_LOG_LEVEL: 'info',
           NUBES_EXECUTORS: JSON.stringify({
-            slurm: cluster.executorConfig({ spoolDir, adoptWithinMs: 4000, onStop: 'keep' }),
+            slurm: cluster.executorConfig({
+              spoolDir,
+              adoptWithinMs: 4000,
+              onStop: 'keep',
+              // The scripts count their runs in files of the test's folder, which a sandbox would hide.
+              sandbox: 'none',
+            }),
           }),
         },
         // A clean stop gives running jobs a second before it stops them.

@@ -64,6 +64,26 @@ export const slurmExecutorConfigSchema = z
      * stage large files when the spool is on a slow network filesystem. @default spool
      */
     jobFolder: z.enum(['spool', 'node']).default('spool'),
+    /**
+     * The sandbox of shell-path jobs on their nodes, as the local executor's: bubblewrap with the whole
+     * filesystem read-only, the spool (other jobs' files and keys), the server's data folder and
+     * `hiddenPaths` hidden under empty tmpfs mounts, only the job's folder writable, private /tmp, new
+     * pid/ipc/uts namespaces, no capabilities. `auto` uses it on nodes that have `bwrapPath` (and notes in
+     * the job's log when a node has not), `bwrap` fails jobs on nodes without it, `none` runs scripts bare
+     * (for nodes where bubblewrap cannot make namespaces). @default auto
+     */
+    sandbox: z.enum(['auto', 'bwrap', 'none']).default('auto'),
+    /** @default /usr/bin/bwrap */
+    bwrapPath: z.string().startsWith('/').default('/usr/bin/bwrap'),
+    /** More folders hidden from the jobs' scripts by the sandbox. @default [] */
+    hiddenPaths: z
+      .array(
+        z
+          .string()
+          .startsWith('/')
+          .regex(/^[^\n]*$/, 'a path without line breaks'),
+      )
+      .default([]),
     /** The platform's S3 endpoint as the compute nodes reach it. @default the endpoint's own address */
     storageEndpoint: z.string().url().optional(),
     /** Jobs of all services at once (reported in capabilities; the dispatcher enforces it). @default 1000 */

@@ -12,7 +12,9 @@
  * uploads each file left in TMP_OUTPUT_DIR to every matching output (curl's SigV4 with the job's scoped key,
  * read from a here-document so that it never shows in a process's arguments or environment), then writes
  * the task's result line. The script's environment is the job's and the node's alone: its subshell unsets
- * every other exported variable, and none of the batch script's own (the key included) is exported.
+ * every other exported variable, and none of the batch script's own (the key included) is exported. Where
+ * the node has bubblewrap (and the executor's `sandbox` is not `none`), the script runs in the local
+ * executor's sandbox: the spool and the server's data folder hidden, only the job's folder writable.
  *
  * It forks as little as it can (a Slurm task of `true` costs Slurm a few milliseconds): one fork for the
  * list of exported variables, one for the script's subshell, which execs the script; with the folder on
@@ -201,8 +203,28 @@ nubes_keep_node_variables() {
   done
 }
 
+if [ -n "$nubes_bwrap" ] && [ ! -x "$nubes_bwrap" ]; then
+  [ -z "$nubes_bwrap_required" ] ||
+    nubes_fail INTERNAL false "the sandbox is required but bubblewrap ($nubes_bwrap) is not installed on the node"
+  nubes_note "the script runs without a sandbox: bubblewrap ($nubes_bwrap) is not installed on this node"
+  nubes_bwrap=''
+fi
+# The sandbox (as the local executor's, see executors/local/sandbox.ts): everything read-only, the hidden
+# folders this node has under empty tmpfs mounts, the job's folder and script bound back, private /tmp.
+nubes_sandboxed() {
+  set -- "$nubes_bwrap" --ro-bind / / --dev /dev --proc /proc --ro-bind /proc/sys /proc/sys     --ro-bind-try /proc/sysrq-trigger /proc/sysrq-trigger --tmpfs /tmp
+  for nubes_dir in $nubes_hide; do
+    [ ! -d "$nubes_dir" ] || set -- "$@" --tmpfs "$nubes_dir"
+  done
+  set -- "$@" --bind "$nubes_work" "$nubes_work" --ro-bind "$nubes_script" "$nubes_script"     --unshare-pid --unshare-ipc --unshare-uts --die-with-parent --new-session --cap-drop ALL     --chdir "$nubes_work" --
+  nubes_run "$@"
+}
+
 cd "$nubes_work" || nubes_fail INTERNAL false 'cannot enter the job folder'
-(nubes_keep_node_variables; nubes_run) </dev/null >>"$nubes_log" 2>&1
+(
+  nubes_keep_node_variables
+  if [ -n "$nubes_bwrap" ]; then nubes_sandboxed; else nubes_run; fi
+) </dev/null >>"$nubes_log" 2>&1
 nubes_code=$?
 cd / || true
 

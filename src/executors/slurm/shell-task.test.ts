@@ -11,6 +11,7 @@ const context: ShellTaskContext = {
   region: 'eu-west-1',
   key: { accessKeyId: 'NJTESTKEY', secretAccessKey: 'secret-value', expiresMs: Date.now() + 3600_000 },
   jobFolder: 'node',
+  sandbox: { bwrapPath: '/usr/bin/bwrap', required: false, hiddenDirs: ['/srv/nubes', '/srv/spool dir'] },
 };
 
 function invocation(event: string, overrides: Partial<ServiceSpec> = {}): Invocation {
@@ -59,7 +60,13 @@ test('jobs with storage elsewhere than the platform take the Node supervisor', (
   assert.deepEqual(planShellTask(invocation(delegated), context), {
     fallback: 'input on provider minio.edge',
   });
-  const noStore = { endpoint: null, region: 'us-east-1', key: null, jobFolder: 'spool' as const };
+  const noStore = {
+    endpoint: null,
+    region: 'us-east-1',
+    key: null,
+    jobFolder: 'spool' as const,
+    sandbox: null,
+  };
   assert.deepEqual(planShellTask(invocation(storageEvent()), noStore), { fallback: 'no S3 endpoint' });
   assert.ok('task' in planShellTask(invocation('{}'), noStore), 'no storage needed, none given');
 });
@@ -74,7 +81,13 @@ test('a storage job gets a presigned GET of its input and its environment with t
   assert.match(file, /'HOME='"\$nubes_work"/);
   assert.match(file, /'V=it'\\''s'/);
   assert.match(file, /'STORAGE_OBJECT_KEY=in\/a b\.txt'/);
-  assert.match(file, /exec "\$nubes_timeout_command" -k 2 1\.5 \/bin\/sh "\$dir"\/script-[0-9a-f]{16}\.sh/);
+  assert.match(file, /nubes_script="\$dir"\/script-[0-9a-f]{16}\.sh/);
+  // The sandbox's command line (the supervisor's, from the hidden folders below) comes before the script.
+  assert.match(file, /exec "\$nubes_timeout_command" -k 2 1\.5 "\$@" \/bin\/sh "\$nubes_script"/);
+  assert.match(
+    file,
+    /nubes_bwrap='\/usr\/bin\/bwrap'\nnubes_bwrap_required=''\nnubes_hide='\/srv\/nubes\n\/srv\/spool dir'/,
+  );
   assert.ok(!file.includes('\u0001'), 'no folder mark left');
   assert.equal(planned.task.body, null);
 });

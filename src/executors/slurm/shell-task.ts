@@ -51,6 +51,14 @@ export interface ShellTaskContext {
   key: ScopedKey | null;
   /** Where the job's folder is: in the spool, or in the node's TMPDIR (the executor's `jobFolder`). */
   jobFolder: 'spool' | 'node';
+  /** The script's bubblewrap sandbox on the node; null for none (the executor's `sandbox: none`). */
+  sandbox: {
+    bwrapPath: string;
+    /** Fail the job on a node without bubblewrap (`sandbox: bwrap`) instead of running it bare. */
+    required: boolean;
+    /** Folders hidden from the script (those a node has): the spool, the data folder, `hiddenPaths`. */
+    hiddenDirs: string[];
+  } | null;
 }
 
 /** Longest a presigned URL may live (SigV4's limit). */
@@ -144,12 +152,21 @@ export function planShellTask(
     name: `script-${createHash('sha256').update(service.script).digest('hex').slice(0, 16)}.sh`,
     content: service.script,
   };
-  const command = service.script.startsWith('#!') ? `"$dir"/${script.name}` : `/bin/sh "$dir"/${script.name}`;
+  lines.push(`nubes_script="$dir"/${script.name}`);
+  const sandbox = context.sandbox;
+  assign('nubes_bwrap', sandbox?.bwrapPath ?? '');
+  assign('nubes_bwrap_required', sandbox?.required === true ? '1' : '');
+  // One folder a line (the supervisor splits them so; the configuration refuses paths with line breaks).
+  assign('nubes_hide', sandbox?.hiddenDirs.join('\n') ?? '');
+  const command = service.script.startsWith('#!') ? '"$nubes_script"' : '/bin/sh "$nubes_script"';
   const timeout =
     timeoutSeconds === '' ? '' : `"$nubes_timeout_command" -k ${KILL_GRACE_SECONDS} ${timeoutSeconds} `;
-  // Run in the job's subshell once it has unset all but the node's variables: the job's override them.
+  // Run in the job's subshell once it has unset all but the node's variables: the job's override them. Its
+  // arguments are the sandbox's command line (bwrap and its options), or none.
   const words = Object.entries(env).map(([name, value]) => environmentWord(name, value));
-  lines.push(`nubes_run() {\n  export \\\n    ${words.join(' \\\n    ')}\n  exec ${timeout}${command}\n}`);
+  lines.push(
+    `nubes_run() {\n  export \\\n    ${words.join(' \\\n    ')}\n  exec ${timeout}"$@" ${command}\n}`,
+  );
   lines.push(matchFunction(service.output));
   return { task: { file: `${lines.join('\n')}\n`, script, body, inSpool, inputName } };
 }

@@ -17,7 +17,7 @@
  *   end when the queue runs it again (orphans.ts), not submitted a second time.
  */
 import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { ErrorData, Logger } from '../../core/index.js';
 import { PlatformError, toPlatformError } from '../../core/index.js';
 import type { ServiceSpec } from '../../fdl/service-spec.js';
@@ -36,7 +36,7 @@ import { SlurmCli } from './slurm-cli.js';
 import { SpoolIo } from './spool-io.js';
 import { Submissions, type SlurmTask } from './submissions.js';
 import { PASSED_NODE_VARIABLES } from './shell-supervisor.js';
-import { planShellTask, type ShellTask } from './shell-task.js';
+import { planShellTask, type ShellTask, type ShellTaskContext } from './shell-task.js';
 import { anyTaskFiles, TaskTracker } from './task-tracker.js';
 import { Orphans, type Orphan } from './orphans.js';
 import { fromSlurmEnding } from './task-result.js';
@@ -87,6 +87,7 @@ class SlurmExecutorImpl implements SlurmExecutor {
   private readonly tracker: TaskTracker;
   private readonly spool = new SpoolIo();
   private abandonTimer: NodeJS.Timeout | null = null;
+  private readonly sandbox: ShellTaskContext['sandbox'];
   readonly jobPaths = { shell: 0, supervisor: 0 };
 
   constructor(
@@ -105,6 +106,16 @@ class SlurmExecutorImpl implements SlurmExecutor {
       // Jobs stage on their nodes, from the event itself and the platform's S3 endpoint.
       localFiles: false,
     };
+    this.sandbox =
+      config.sandbox === 'none'
+        ? null
+        : {
+            bwrapPath: config.bwrapPath,
+            required: config.sandbox === 'bwrap',
+            hiddenDirs: [
+              ...new Set([spoolDir, options.dataDir, ...config.hiddenPaths].map((dir) => resolve(dir))),
+            ],
+          };
     this.tracker = new TaskTracker({
       cli,
       spool: this.spool,
@@ -347,6 +358,7 @@ class SlurmExecutorImpl implements SlurmExecutor {
       region: storage?.region ?? 'us-east-1',
       key,
       jobFolder: this.options.config.jobFolder,
+      sandbox: this.sandbox,
     });
     if ('task' in planned) return planned.task;
     this.options.logger.debug(

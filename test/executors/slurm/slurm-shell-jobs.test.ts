@@ -10,7 +10,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, readFile, readdir } from 'node:fs/promises';
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Invocation, InvocationResult } from '../../../src/executors/executor.js';
 import type { ServiceSpec } from '../../../src/fdl/service-spec.js';
@@ -440,6 +440,53 @@ void describe(
         assert.equal(await text('f2/deep/keep-c.txt'), 'keep-c.txt\n');
       },
     );
+
+    test(
+      'the script runs in the sandbox: data folder and spool hidden, the filesystem read-only, its folder writable',
+      { timeout: 60_000 },
+      async () => {
+        const secret = join(fixture.cluster.dir, 'platform-secret.txt');
+        await writeFile(secret, 'not for scripts');
+        const spec = service(
+          'shell-sandbox',
+          [
+            'if cat "$SECRET_FILE" 2>/dev/null; then echo "secret: readable"; else echo "secret: hidden"; fi',
+            'echo "submission: $(ls -A .. | tr "\\n" " ")"',
+            'if touch /usr/nubes-sandbox-probe 2>/dev/null; then echo "usr: writable"; else echo "usr: read-only"; fi',
+            'echo "own: $(cat "$INPUT_FILE_PATH")" | tee "$TMP_OUTPUT_DIR/own.txt"',
+          ].join('\n'),
+          { variables: { SECRET_FILE: secret } },
+        );
+        const { result, log } = await run(await invocation(spec, 'the body'));
+        assert.equal(result.status, 'succeeded', log);
+        assert.match(log, /secret: hidden/);
+        // Of its submission's folder it sees its own folder and the script, not the task files with keys.
+        assert.match(log, /submission: 0\.w script-[0-9a-f]{16}\.sh \n/);
+        assert.match(log, /usr: read-only/);
+        assert.equal(await text('out/shell-sandbox/own.txt'), 'own: the body\n');
+      },
+    );
+
+    test('without bubblewrap on the node: auto runs the script bare with a note, bwrap fails the job', async () => {
+      const spec = service('shell-no-bwrap', 'echo ran');
+      const auto = await fixture.executor({ bwrapPath: '/nonexistent/bwrap' });
+      const required = await fixture.executor({ bwrapPath: '/nonexistent/bwrap', sandbox: 'bwrap' });
+      try {
+        const bare = await run(await invocation(spec, '{}'), auto);
+        assert.equal(bare.result.status, 'succeeded');
+        assert.match(
+          bare.log,
+          /\[nubes\] the script runs without a sandbox: bubblewrap \(\/nonexistent\/bwrap\)/,
+        );
+        const refused = await run(await invocation(spec, '{}'), required);
+        assert.equal(refused.result.status, 'failed');
+        assert.equal(refused.result.error?.code, 'INTERNAL');
+        assert.doesNotMatch(refused.log, /^ran$/m);
+      } finally {
+        await auto.close();
+        await required.close();
+      }
+    });
 
     test('an output on another provider runs the Node supervisor instead', { timeout: 60_000 }, async () => {
       const spec = service('shell-fallback', 'echo fallback > "$TMP_OUTPUT_DIR/r.txt"', {
