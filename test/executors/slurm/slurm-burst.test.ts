@@ -6,7 +6,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Invocation } from '../../../src/executors/executor.js';
 import { contractService } from '../executor.contract.js';
@@ -76,11 +76,14 @@ void describe(
         }
         const results = await Promise.all(invocations.map((invocation) => executor.run(invocation)));
 
-        const failed = results.filter((result) => result.status !== 'succeeded');
+        const failed = results.flatMap((result, index) => (result.status === 'succeeded' ? [] : [index]));
+        const logs = await Promise.all(
+          failed.map((index) => readFile(invocations[index]?.logPath ?? '', 'utf8').catch(() => '(no log)')),
+        );
         assert.deepEqual(
-          failed.map((result) => result.error),
+          failed.map((index) => results[index]?.error),
           [],
-          'every job succeeds',
+          `every job succeeds; the logs of those that failed:\n${logs.join('\n---\n')}`,
         );
         const sizes = executor.submissionSizes;
         assert.equal(
