@@ -212,20 +212,39 @@ fi
 # The sandbox (as the local executor's, see executors/local/sandbox.ts): everything read-only, the hidden
 # folders this node has under empty tmpfs mounts, the job's folder and script bound back, private /tmp.
 nubes_sandboxed() {
-  set -- "$nubes_bwrap" --ro-bind / / --dev /dev --proc /proc --ro-bind /proc/sys /proc/sys     --ro-bind-try /proc/sysrq-trigger /proc/sysrq-trigger --tmpfs /tmp
+  set -- "$nubes_bwrap" --ro-bind / / --dev /dev --proc /proc --ro-bind /proc/sys /proc/sys \
+    --ro-bind-try /proc/sysrq-trigger /proc/sysrq-trigger --tmpfs /tmp
   for nubes_dir in $nubes_hide; do
     [ ! -d "$nubes_dir" ] || set -- "$@" --tmpfs "$nubes_dir"
   done
-  set -- "$@" --bind "$nubes_work" "$nubes_work" --ro-bind "$nubes_script" "$nubes_script"     --unshare-pid --unshare-ipc --unshare-uts --die-with-parent --new-session --cap-drop ALL     --chdir "$nubes_work" --
+  set -- "$@" --bind "$nubes_work" "$nubes_work" --ro-bind "$nubes_script" "$nubes_script" \
+    --unshare-pid --unshare-ipc --unshare-uts --die-with-parent --new-session --cap-drop ALL \
+    --json-status-fd 3 --chdir "$nubes_work" --
   nubes_run "$@"
 }
 
 cd "$nubes_work" || nubes_fail INTERNAL false 'cannot enter the job folder'
-(
-  nubes_keep_node_variables
-  if [ -n "$nubes_bwrap" ]; then nubes_sandboxed; else nubes_run; fi
-) </dev/null >>"$nubes_log" 2>&1
-nubes_code=$?
+# bwrap reports the script's exit status on fd 3; without it, bwrap failed before the script started (a
+# mount that changed while it copied the mount table, say) and is tried again, twice at most.
+nubes_status=/dev/null
+[ -z "$nubes_bwrap" ] || nubes_status="$dir/$task.bw"
+nubes_attempt=0
+while :; do
+  (
+    nubes_keep_node_variables
+    if [ -n "$nubes_bwrap" ]; then nubes_sandboxed; else nubes_run; fi
+  ) </dev/null >>"$nubes_log" 2>&1 3>"$nubes_status"
+  nubes_code=$?
+  { [ -n "$nubes_bwrap" ] && [ "$nubes_code" -eq 1 ] && [ "$nubes_attempt" -lt 2 ]; } || break
+  nubes_ended=''
+  while read -r nubes_line; do
+    case $nubes_line in *'"exit-code"'*) nubes_ended=1 ;; esac
+  done <"$nubes_status"
+  [ -z "$nubes_ended" ] || break
+  nubes_attempt=$((nubes_attempt + 1))
+  nubes_note "the sandbox could not be set up (bwrap's message is above): trying again"
+  sleep 1
+done
 cd / || true
 
 if [ "$nubes_code" -ne 0 ]; then

@@ -467,6 +467,37 @@ void describe(
       },
     );
 
+    test('a sandbox that fails to start is tried again; a script that exits 1 in it is not', async () => {
+      // A bwrap that fails once before starting anything (as a mount changing under it would make it), then
+      // is the real one.
+      const wrapper = join(fixture.cluster.dir, 'flaky-bwrap');
+      const once = join(fixture.cluster.dir, 'flaky-bwrap-failed');
+      await writeFile(
+        wrapper,
+        `#!/bin/sh\nif [ ! -e ${once} ]; then : > ${once}; echo "bwrap: simulated setup failure" >&2; exit 1; fi\n` +
+          'exec /usr/bin/bwrap "$@"\n',
+        { mode: 0o755 },
+      );
+      const flaky = await fixture.executor({ bwrapPath: wrapper });
+      try {
+        const retried = await run(await invocation(service('shell-bwrap-retry', 'echo ran'), '{}'), flaky);
+        assert.equal(retried.result.status, 'succeeded', retried.log);
+        assert.match(
+          retried.log,
+          /bwrap: simulated setup failure\n\[nubes\] the sandbox could not be set up/,
+        );
+        assert.equal(retried.log.match(/^ran$/gm)?.length, 1);
+        const failing = await run(
+          await invocation(service('shell-exit-1', 'echo once\nexit 1'), '{}'),
+          flaky,
+        );
+        assert.equal(failing.result.exitCode, 1);
+        assert.equal(failing.log.match(/^once$/gm)?.length, 1, 'the script ran once');
+      } finally {
+        await flaky.close();
+      }
+    });
+
     test('without bubblewrap on the node: auto runs the script bare with a note, bwrap fails the job', async () => {
       const spec = service('shell-no-bwrap', 'echo ran');
       const auto = await fixture.executor({ bwrapPath: '/nonexistent/bwrap' });
