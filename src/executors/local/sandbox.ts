@@ -32,6 +32,31 @@ export interface BwrapArgsInput {
   command: string[];
 }
 
+/**
+ * bwrap's options before the hidden folders: the whole filesystem read-only, a fresh /dev and /proc (with
+ * /proc/sys read-only), a private /tmp. Shared with the Slurm executor's sandbox on its nodes.
+ */
+// prettier-ignore
+export const BWRAP_BASE_OPTIONS = [
+  '--ro-bind', '/', '/',
+  '--dev', '/dev',
+  '--proc', '/proc',
+  '--ro-bind', '/proc/sys', '/proc/sys',
+  '--ro-bind-try', '/proc/sysrq-trigger', '/proc/sysrq-trigger',
+  '--tmpfs', '/tmp',
+] as const;
+
+/** bwrap's options after the binds: new pid, ipc and uts namespaces, its own session, no capabilities. */
+export const BWRAP_ISOLATION_OPTIONS = [
+  '--unshare-pid',
+  '--unshare-ipc',
+  '--unshare-uts',
+  '--die-with-parent',
+  '--new-session',
+  '--cap-drop',
+  'ALL',
+] as const;
+
 /** Builds the bwrap argv that runs `command` in the sandbox. Pure. */
 export function buildBwrapArgv(input: BwrapArgsInput): string[] {
   for (const path of [
@@ -42,16 +67,7 @@ export function buildBwrapArgv(input: BwrapArgsInput): string[] {
     // Relative paths would be read as bwrap options or resolved against bwrap's cwd.
     if (!isAbsolute(path)) throw new Error(`sandbox paths must be absolute: ${path}`);
   }
-  // prettier-ignore
-  const argv = [
-    input.bwrapPath,
-    '--ro-bind', '/', '/',
-    '--dev', '/dev',
-    '--proc', '/proc',
-    '--ro-bind', '/proc/sys', '/proc/sys',
-    '--ro-bind-try', '/proc/sysrq-trigger', '/proc/sysrq-trigger',
-    '--tmpfs', '/tmp',
-  ];
+  const argv: string[] = [input.bwrapPath, ...BWRAP_BASE_OPTIONS];
   for (const dir of input.hiddenDirs) {
     if (dir === '/') throw new Error('the sandbox cannot hide /');
     argv.push('--tmpfs', dir);
@@ -60,19 +76,7 @@ export function buildBwrapArgv(input: BwrapArgsInput): string[] {
   // view, so a source inside a hidden folder still binds.
   argv.push('--bind', input.workDir, input.workDir);
   for (const bind of input.readOnlyBinds) argv.push('--ro-bind', bind.source, bind.target);
-  argv.push(
-    '--unshare-pid',
-    '--unshare-ipc',
-    '--unshare-uts',
-    '--die-with-parent',
-    '--new-session',
-    '--cap-drop',
-    'ALL',
-    '--chdir',
-    input.workDir,
-    '--',
-    ...input.command,
-  );
+  argv.push(...BWRAP_ISOLATION_OPTIONS, '--chdir', input.workDir, '--', ...input.command);
   return argv;
 }
 

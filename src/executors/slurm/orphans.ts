@@ -10,7 +10,7 @@
  * `adoptWithinMs` (a job that had no attempts left, a service removed meanwhile) is cancelled in Slurm and
  * its files removed. Folders with no record (sbatch never answered) hold nothing to follow and go at once.
  */
-import { readdir, readFile, rm, stat } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { Logger } from '../../core/index.js';
@@ -117,13 +117,11 @@ async function readRecord(dir: string): Promise<SubmissionRecord | null> {
 async function orphansOf(dir: string, record: SubmissionRecord): Promise<Orphan[]> {
   const submission: Submission = { dir, jobId: record.slurmJobId, tasks: [], open: 0 };
   const orphans: Orphan[] = [];
+  // One listing of the folder, not a look-up per task (a submission may hold a thousand).
+  const present = new Set((await readdir(dir)).map((name) => join(dir, name)));
   for (const task of record.tasks) {
     const files = taskFiles(dir, task.index);
-    const present = await stat(task.shell ? files.shell : files.invocation).then(
-      () => true,
-      () => false,
-    );
-    if (!present) continue;
+    if (!present.has(task.shell ? files.shell : files.invocation)) continue;
     const slurmId = record.array ? `${record.slurmJobId}_${task.index}` : String(record.slurmJobId);
     orphans.push({ ...task, submission, slurmId });
   }

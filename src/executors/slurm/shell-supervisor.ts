@@ -23,6 +23,7 @@
  */
 
 import { CONTENT_TYPES } from '../../supervisor/content-type.js';
+import { BWRAP_BASE_OPTIONS, BWRAP_ISOLATION_OPTIONS } from '../local/sandbox.js';
 
 /**
  * Variables of the node that reach the script as they are (a trailing `*` matches a prefix): what the node
@@ -212,14 +213,12 @@ fi
 # The sandbox (as the local executor's, see executors/local/sandbox.ts): everything read-only, the hidden
 # folders this node has under empty tmpfs mounts, the job's folder and script bound back, private /tmp.
 nubes_sandboxed() {
-  set -- "$nubes_bwrap" --ro-bind / / --dev /dev --proc /proc --ro-bind /proc/sys /proc/sys \
-    --ro-bind-try /proc/sysrq-trigger /proc/sysrq-trigger --tmpfs /tmp
+  set -- "$nubes_bwrap" ${BWRAP_BASE_OPTIONS.join(' ')}
   for nubes_dir in $nubes_hide; do
     [ ! -d "$nubes_dir" ] || set -- "$@" --tmpfs "$nubes_dir"
   done
   set -- "$@" --bind "$nubes_work" "$nubes_work" --ro-bind "$nubes_script" "$nubes_script" \
-    --unshare-pid --unshare-ipc --unshare-uts --die-with-parent --new-session --cap-drop ALL \
-    --json-status-fd 3 --chdir "$nubes_work" --
+    ${BWRAP_ISOLATION_OPTIONS.join(' ')} --json-status-fd 3 --chdir "$nubes_work" --
   nubes_run "$@"
 }
 
