@@ -27,20 +27,60 @@ if (files.length === 0) {
   process.exit(1);
 }
 
+// A file that has not finished within FILE_TIMEOUT_MS fails (the runner stops it), and a file whose tests are
+// done exits even when something it started is still running: a hung file fails the run, it never holds it.
+const FILE_TIMEOUT_MS = Number(process.env.NUBES_TEST_FILE_TIMEOUT_MS ?? 600_000);
+// The whole run is stopped after RUN_TIMEOUT_MS, well inside CI's limit, and counts as failed.
+const RUN_TIMEOUT_MS = Number(process.env.NUBES_TEST_RUN_TIMEOUT_MS ?? 45 * 60_000);
+
 const child = spawn(
   process.execPath,
-  ['--test', '--test-concurrency=2', '--test-reporter=spec', '--test-reporter-destination=stdout', ...files],
-  { cwd: root, stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, NUBES_TEST: '1' } },
+  [
+    '--test',
+    '--test-concurrency=2',
+    `--test-timeout=${FILE_TIMEOUT_MS}`,
+    '--test-force-exit',
+    '--test-reporter=spec',
+    '--test-reporter-destination=stdout',
+    ...files,
+  ],
+  {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, NUBES_TEST: '1' },
+    detached: true,
+  },
 );
+let timedOut = false;
+const stopAll = (signal) => {
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    child.kill(signal);
+  }
+};
+// The runner leads its own process group (to stop every file at once): pass on a Ctrl-C or a kill.
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => stopAll(signal));
+const watchdog = setTimeout(() => {
+  timedOut = true;
+  console.error(`the test run did not finish within ${RUN_TIMEOUT_MS / 60_000} min: stopped`);
+  stopAll('SIGKILL');
+  setTimeout(() => finish(1), 5_000).unref();
+}, RUN_TIMEOUT_MS);
 let tail = '';
 child.stdout.on('data', (chunk) => {
   process.stdout.write(chunk);
   tail = (tail + chunk.toString()).slice(-4000);
 });
-child.on('close', (code) => {
+let finished = false;
+function finish(code) {
+  if (finished) return;
+  finished = true;
+  clearTimeout(watchdog);
   const count = (label) => Number(new RegExp(`ℹ ${label} (\\d+)`).exec(tail)?.[1] ?? 0);
   const passed = count('pass');
-  const failed = count('fail') + count('cancelled');
+  const failed = count('fail') + count('cancelled') + (timedOut ? 1 : 0);
   console.log(`${passed} passed, ${failed} failed`);
   process.exit(code === 0 && failed === 0 && passed > 0 ? 0 : 1);
-});
+}
+child.on('close', finish);

@@ -37,6 +37,8 @@ before(
       endpoint: rgw.endpoint,
       region: 'us-east-1',
       credentials: { accessKeyId: rgw.accessKey, secretAccessKey: rgw.secretKey },
+      // A gateway that stops answering fails the test instead of holding it.
+      requestHandler: { connectionTimeout: 5_000, requestTimeout: 30_000 },
     };
     s3 = new S3Client({ ...common, forcePathStyle: true, requestChecksumCalculation: 'WHEN_REQUIRED' });
     sns = new SNSClient(common);
@@ -50,7 +52,8 @@ before(
     });
     await new Promise<void>((resolve) => theirHook.listen(THEIR_HOOK_PORT, '127.0.0.1', resolve));
   },
-  { timeout: 180_000 },
+  // Two starts of Ceph at most (see startCephRgw).
+  { timeout: 420_000 },
 );
 
 after(async () => {

@@ -7,6 +7,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { onProcessExit } from './exit-hooks.js';
 
 export const ROOT = new URL('../../../', import.meta.url).pathname;
 export const BIN = join(ROOT, 'bin', 'nubes.js');
@@ -102,7 +103,17 @@ export async function startServer(options: StartOptions = {}): Promise<ServerPro
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
   };
-  await launch();
+  // A test file that ends without cleanup() (a hook timed out, or the runner forced its exit) must not leave
+  // the server running.
+  const killServer = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  };
+  const forgetExit = onProcessExit(killServer);
+  await launch().catch((error: unknown) => {
+    forgetExit();
+    killServer();
+    throw error;
+  });
 
   const credentials = async (): Promise<Credentials> =>
     JSON.parse(await readFile(join(dataDir, 'credentials.json'), 'utf8')) as Credentials;
@@ -134,6 +145,7 @@ export async function startServer(options: StartOptions = {}): Promise<ServerPro
       }),
     restart: launch,
     cleanup: async () => {
+      forgetExit();
       await server.stop('SIGKILL');
       if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
     },

@@ -14,6 +14,7 @@ import { access, mkdir, mkdtemp, readFile, rm, writeFile, chmod } from 'node:fs/
 import { createServer } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { onProcessExit } from './exit-hooks.js';
 
 export interface SlurmTestCluster {
   dir: string;
@@ -64,7 +65,14 @@ export async function startSlurmCluster(options: SlurmClusterOptions = {}): Prom
   const command = (name: string, args: string[]) => run(name, args, env);
   const nodes = Array.from({ length: nodeCount }, (_, index) => `n${index + 1}`);
 
+  // A test file that ends without calling stop() (a hook timed out, or the runner forced its exit) must not
+  // leave the daemons behind.
+  const killDaemons = () => {
+    for (const pid of [...daemonPids(dir, nodes), ...pids]) if (alive(pid)) kill(pid, 'SIGKILL');
+  };
+  const forgetExit = onProcessExit(killDaemons);
   const stop = async (): Promise<void> => {
+    forgetExit();
     // Jobs first: slurmstepd outlives slurmd, so a running job would outlive the cluster.
     await command('scancel', ['--full', '--user=root']).catch(() => undefined);
     for (let waited = 0; waited < 50; waited++) {
@@ -74,9 +82,9 @@ export async function startSlurmCluster(options: SlurmClusterOptions = {}): Prom
       if (left === null || left.code !== 0 || left.stdout.trim() === '') break;
       await sleep(100);
     }
-    for (const pid of await daemonPids(dir, nodes)) kill(pid, 'SIGTERM');
+    for (const pid of daemonPids(dir, nodes)) kill(pid, 'SIGTERM');
     for (const pid of pids) kill(pid, 'SIGTERM');
-    const all = [...new Set([...(await daemonPids(dir, nodes)), ...pids])];
+    const all = [...new Set([...daemonPids(dir, nodes), ...pids])];
     for (let waited = 0; waited < 100 && all.some(alive); waited++) await sleep(50);
     for (const pid of all) if (alive(pid)) kill(pid, 'SIGKILL');
     await rm(dir, { recursive: true, force: true });
@@ -202,11 +210,16 @@ function run(
   });
 }
 
-async function daemonPids(dir: string, nodes: string[]): Promise<number[]> {
+function daemonPids(dir: string, nodes: string[]): number[] {
   const files = ['slurmctld.pid', 'munged.pid', ...nodes.map((node) => `slurmd-${node}.pid`)];
   const pids: number[] = [];
   for (const file of files) {
-    const text = await readFile(join(dir, file), 'utf8').catch(() => '');
+    let text = '';
+    try {
+      text = readFileSync(join(dir, file), 'utf8');
+    } catch {
+      continue;
+    }
     const pid = Number(text.trim());
     if (Number.isInteger(pid) && pid > 0) pids.push(pid);
   }

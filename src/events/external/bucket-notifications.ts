@@ -68,7 +68,8 @@ async function clients(settings: S3Settings): Promise<Clients> {
     ...(settings.endpoint === null ? {} : { endpoint: settings.endpoint }),
     ...(credentials === undefined ? {} : { credentials }),
     maxAttempts: 2,
-    requestHandler: { connectionTimeout: 5_000 },
+    // A service that takes the connection and never answers fails the call instead of holding it.
+    requestHandler: { connectionTimeout: 5_000, requestTimeout: 30_000 },
   };
   return {
     s3: new s3Sdk.S3Client({

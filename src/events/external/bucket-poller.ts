@@ -108,7 +108,8 @@ export function startBucketPoller(options: BucketPollerOptions): InputWatcher {
         ? { credentials: { accessKeyId: settings.accessKey, secretAccessKey: settings.secretKey } }
         : {}),
       maxAttempts: 2,
-      requestHandler: { connectionTimeout: 5_000 },
+      // A service that takes the connection and never answers fails the call instead of holding it.
+      requestHandler: { connectionTimeout: 5_000, requestTimeout: 30_000 },
     });
     const objects: ListedObject[] = [];
     let token: string | undefined;

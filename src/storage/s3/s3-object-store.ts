@@ -52,6 +52,8 @@ export interface S3ObjectStoreOptions {
   maxAttempts?: number;
   /** @default 10000 */
   connectionTimeoutMs?: number;
+  /** A request whose socket stays silent this long fails (idle time, not the length of a transfer). @default 120000 */
+  idleTimeoutMs?: number;
   /** Check the service's TLS certificate (MinIO's `verify: false` turns it off). @default true */
   verifyTls?: boolean;
 }
@@ -76,7 +78,11 @@ export async function createS3ObjectStore(options: S3ObjectStoreOptions): Promis
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     maxAttempts: options.maxAttempts ?? 3,
-    requestHandler: { connectionTimeout: options.connectionTimeoutMs ?? 10_000, ...insecure },
+    requestHandler: {
+      connectionTimeout: options.connectionTimeoutMs ?? 10_000,
+      requestTimeout: options.idleTimeoutMs ?? 120_000,
+      ...insecure,
+    },
   });
   return new S3ObjectStore(sdk, client, options);
 }
