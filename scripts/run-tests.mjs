@@ -67,17 +67,25 @@ const watchdog = setTimeout(() => {
   stopAll('SIGKILL');
   setTimeout(() => finish(1), 5_000).unref();
 }, RUN_TIMEOUT_MS);
-let tail = '';
+// The totals are the runner's last `ℹ pass N` (…) lines, kept as they stream by: the failures' details
+// printed after them can be long.
+const totals = new Map();
+let partial = '';
 child.stdout.on('data', (chunk) => {
   process.stdout.write(chunk);
-  tail = (tail + chunk.toString()).slice(-4000);
+  const lines = (partial + chunk.toString()).split('\n');
+  partial = lines.pop() ?? '';
+  for (const line of lines) {
+    const total = /^ℹ (\w+) (\d+)$/.exec(line);
+    if (total) totals.set(total[1], Number(total[2]));
+  }
 });
 let finished = false;
 function finish(code) {
   if (finished) return;
   finished = true;
   clearTimeout(watchdog);
-  const count = (label) => Number(new RegExp(`ℹ ${label} (\\d+)`).exec(tail)?.[1] ?? 0);
+  const count = (label) => totals.get(label) ?? 0;
   const passed = count('pass');
   const failed = count('fail') + count('cancelled') + (timedOut ? 1 : 0);
   console.log(`${passed} passed, ${failed} failed`);

@@ -33,18 +33,24 @@ export interface BwrapArgsInput {
 }
 
 /**
- * bwrap's options before the hidden folders: the whole filesystem read-only, a fresh /dev and /proc (with
- * /proc/sys read-only), a private /tmp. Shared with the Slurm executor's sandbox on its nodes.
+ * bwrap's options before the hidden folders: the whole filesystem read-only, a fresh /dev (`minimal`: the
+ * usual devices only) or the host's own with a private /dev/shm (`host`: a compute node's GPUs, which Slurm's
+ * cgroup confines), a fresh /proc (with /proc/sys read-only), a private /tmp.
  */
-// prettier-ignore
-export const BWRAP_BASE_OPTIONS = [
-  '--ro-bind', '/', '/',
-  '--dev', '/dev',
-  '--proc', '/proc',
-  '--ro-bind', '/proc/sys', '/proc/sys',
-  '--ro-bind-try', '/proc/sysrq-trigger', '/proc/sysrq-trigger',
-  '--tmpfs', '/tmp',
-] as const;
+export function bwrapBaseOptions(dev: 'minimal' | 'host'): string[] {
+  // prettier-ignore
+  return [
+    '--ro-bind', '/', '/',
+    ...(dev === 'minimal' ? ['--dev', '/dev'] : ['--dev-bind', '/dev', '/dev', '--tmpfs', '/dev/shm']),
+    '--proc', '/proc',
+    '--ro-bind', '/proc/sys', '/proc/sys',
+    '--ro-bind-try', '/proc/sysrq-trigger', '/proc/sysrq-trigger',
+    '--tmpfs', '/tmp',
+  ];
+}
+
+/** The local executor's: a minimal /dev. */
+export const BWRAP_BASE_OPTIONS: readonly string[] = bwrapBaseOptions('minimal');
 
 /** bwrap's options after the binds: new pid, ipc and uts namespaces, its own session, no capabilities. */
 export const BWRAP_ISOLATION_OPTIONS = [

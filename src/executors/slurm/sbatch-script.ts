@@ -24,8 +24,6 @@ export function taskFiles(dir: string, index: number) {
     log: `${dir}/${index}.log`,
     stdout: `${dir}/${index}.out`,
     result: `${dir}/${index}.result`,
-    /** bwrap's status (shell path in the sandbox): whether the script started. */
-    sandboxStatus: `${dir}/${index}.bw`,
   };
 }
 

@@ -23,7 +23,7 @@
  */
 
 import { CONTENT_TYPES } from '../../supervisor/content-type.js';
-import { BWRAP_BASE_OPTIONS, BWRAP_ISOLATION_OPTIONS } from '../local/sandbox.js';
+import { BWRAP_ISOLATION_OPTIONS, bwrapBaseOptions } from '../local/sandbox.js';
 
 /**
  * Variables of the node that reach the script as they are (a trailing `*` matches a prefix): what the node
@@ -210,10 +210,11 @@ if [ -n "$nubes_bwrap" ] && [ ! -x "$nubes_bwrap" ]; then
   nubes_note "the script runs without a sandbox: bubblewrap ($nubes_bwrap) is not installed on this node"
   nubes_bwrap=''
 fi
-# The sandbox (as the local executor's, see executors/local/sandbox.ts): everything read-only, the hidden
-# folders this node has under empty tmpfs mounts, the job's folder and script bound back, private /tmp.
+# The sandbox (as the local executor's, see executors/local/sandbox.ts, with the node's /dev): everything
+# read-only, the hidden folders this node has under empty tmpfs mounts, the job's folder and script bound
+# back, private /tmp and /dev/shm.
 nubes_sandboxed() {
-  set -- "$nubes_bwrap" ${BWRAP_BASE_OPTIONS.join(' ')}
+  set -- "$nubes_bwrap" ${bwrapBaseOptions('host').join(' ')}
   for nubes_dir in $nubes_hide; do
     [ ! -d "$nubes_dir" ] || set -- "$@" --tmpfs "$nubes_dir"
   done
@@ -223,27 +224,32 @@ nubes_sandboxed() {
 }
 
 cd "$nubes_work" || nubes_fail INTERNAL false 'cannot enter the job folder'
-# bwrap reports the script's exit status on fd 3; without it, bwrap failed before the script started (a
-# mount that changed while it copied the mount table, say) and is tried again, twice at most.
-nubes_status=/dev/null
-[ -z "$nubes_bwrap" ] || nubes_status="$dir/$task.bw"
-nubes_attempt=0
-while :; do
+if [ -z "$nubes_bwrap" ]; then
   (
     nubes_keep_node_variables
-    if [ -n "$nubes_bwrap" ]; then nubes_sandboxed; else nubes_run; fi
-  ) </dev/null >>"$nubes_log" 2>&1 3>"$nubes_status"
+    nubes_run
+  ) </dev/null >>"$nubes_log" 2>&1
   nubes_code=$?
-  { [ -n "$nubes_bwrap" ] && [ "$nubes_code" -eq 1 ] && [ "$nubes_attempt" -lt 2 ]; } || break
-  nubes_ended=''
-  while read -r nubes_line; do
-    case $nubes_line in *'"exit-code"'*) nubes_ended=1 ;; esac
-  done <"$nubes_status"
-  [ -z "$nubes_ended" ] || break
-  nubes_attempt=$((nubes_attempt + 1))
-  nubes_note "the sandbox could not be set up (bwrap's message is above): trying again"
-  sleep 1
-done
+else
+  # bwrap reports the script's exit status on fd 3, read here through a pipe (no file); without it, bwrap
+  # failed before the script started (a mount that changed while it copied the mount table, say) and is
+  # tried again, twice at most.
+  nubes_attempt=0
+  while :; do
+    nubes_status=$(
+      (
+        nubes_keep_node_variables
+        nubes_sandboxed
+      ) 3>&1 </dev/null >>"$nubes_log" 2>&1
+    )
+    nubes_code=$?
+    { [ "$nubes_code" -eq 1 ] && [ "$nubes_attempt" -lt 2 ]; } || break
+    case $nubes_status in *'"exit-code"'*) break ;; esac
+    nubes_attempt=$((nubes_attempt + 1))
+    nubes_note "the sandbox could not be set up (bwrap's message is above): trying again"
+    sleep 1
+  done
+fi
 cd / || true
 
 if [ "$nubes_code" -ne 0 ]; then

@@ -120,7 +120,6 @@ class SlurmExecutorImpl implements SlurmExecutor {
       cli,
       spool: this.spool,
       pollIntervalMs: config.pollIntervalMs,
-      sandboxed: config.sandbox !== 'none',
       accounting: config.accounting,
       logger: options.logger,
       finish: (task, result) => this.finish(task, result),

@@ -34,10 +34,22 @@ export class SpoolIo {
    * which matter). With `stopOnError`, the operations after a failure are not made.
    */
   run(ops: SpoolOp[], stopOnError = false): Promise<SpoolOutcome[]> {
+    return this.enqueue(ops, stopOnError, false);
+  }
+
+  /**
+   * Clean-up nothing waits on: made after every batch that is not, in order among themselves (the worker
+   * writes a new submission's files first).
+   */
+  later(ops: SpoolOp[]): Promise<SpoolOutcome[]> {
+    return this.enqueue(ops, false, true);
+  }
+
+  private enqueue(ops: SpoolOp[], stopOnError: boolean, background: boolean): Promise<SpoolOutcome[]> {
     const id = this.nextId++;
     return new Promise((resolve) => {
       this.waiting.set(id, { count: ops.length, resolve });
-      this.outbox.push({ id, ops, stopOnError });
+      this.outbox.push({ id, ops, stopOnError, background });
       if (this.outbox.length === 1) setImmediate(() => this.send());
     });
   }
@@ -48,9 +60,9 @@ export class SpoolIo {
     return outcome ?? { error: 'EIO', message: 'no answer from the spool worker' };
   }
 
-  /** Stops the worker once the operations asked for so far are done (it runs them in order). */
+  /** Stops the worker once the operations asked for so far are done, clean-up included. */
   async close(): Promise<void> {
-    if (this.worker !== null || this.outbox.length > 0) await this.run([]);
+    if (this.worker !== null || this.outbox.length > 0) await this.later([]);
     const worker = this.worker;
     this.worker = null;
     if (worker !== null) await worker.terminate();

@@ -19,7 +19,7 @@ import {
   unlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { parentPort } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 
 /** One operation; paths are absolute. */
 export type SpoolOp =
@@ -45,6 +45,11 @@ export interface SpoolBatch {
   ops: SpoolOp[];
   /** Stop at the first failure (the operations after it are reported as skipped: `ECANCELED`). */
   stopOnError: boolean;
+  /**
+   * Clean-up that nothing waits on (the files of ended tasks): made after every other batch that has
+   * arrived, in its own order among background batches.
+   */
+  background: boolean;
 }
 
 export interface SpoolReply {
@@ -105,8 +110,8 @@ function readText(path: string): SpoolOutcome {
   }
 }
 
-const port = parentPort;
-if (port === null) throw new Error('spool-worker runs as a worker thread');
+if (parentPort === null) throw new Error('spool-worker runs as a worker thread');
+const port: MessagePort = parentPort;
 
 function runBatch(batch: SpoolBatch): SpoolReply {
   const outcomes: SpoolOutcome[] = [];
@@ -127,7 +132,36 @@ function runBatch(batch: SpoolBatch): SpoolReply {
   return { id: batch.id, outcomes };
 }
 
-// The main thread sends the batches of one tick together: one message each way for all of them.
+// The main thread sends the batches of one tick together. Before each batch, every message that has
+// arrived is taken in, so that a new submission's files are written ahead of clean-up already queued (the
+// clean-up of a large burst would otherwise hold back the next array by seconds).
+const urgent: SpoolBatch[] = [];
+const background: SpoolBatch[] = [];
+let draining = false;
+
+function take(batches: SpoolBatch[]): void {
+  for (const batch of batches) (batch.background ? background : urgent).push(batch);
+}
+
+function drain(): void {
+  draining = false;
+  for (;;) {
+    for (
+      let message = receiveMessageOnPort(port);
+      message !== undefined;
+      message = receiveMessageOnPort(port)
+    )
+      take(message.message as SpoolBatch[]);
+    const batch = urgent.shift() ?? background.shift();
+    if (batch === undefined) return;
+    port.postMessage([runBatch(batch)] satisfies SpoolReply[]);
+  }
+}
+
 port.on('message', (batches: SpoolBatch[]) => {
-  port.postMessage(batches.map(runBatch) satisfies SpoolReply[]);
+  take(batches);
+  if (!draining) {
+    draining = true;
+    setImmediate(drain);
+  }
 });

@@ -34,8 +34,6 @@ export interface TaskTrackerOptions {
   cli: SlurmCli;
   spool: SpoolIo;
   pollIntervalMs: number;
-  /** Whether shell-path tasks may leave bwrap's status file (the executor's sandbox is on). */
-  sandboxed: boolean;
   accounting: 'sacct' | 'jobcomp' | 'none';
   logger: Logger;
   finish(task: SlurmTask, result: InvocationResult): void;
@@ -145,7 +143,7 @@ export class TaskTracker {
       this.watchers.delete(submission);
       ops.push({ op: 'rmtree', path: submission.dir });
     }
-    void this.options.spool.run(ops);
+    void this.options.spool.later(ops);
   }
 
   private taskFileRemoval(task: SlurmTask, submission: Submission): SpoolOp[] {
@@ -154,12 +152,7 @@ export class TaskTracker {
     const names =
       shell === null
         ? [files.invocation, files.stdout, files.result]
-        : [
-            files.shell,
-            files.result,
-            ...(shell.body === null || shell.inSpool ? [] : [files.body]),
-            ...(this.options.sandboxed ? [files.sandboxStatus] : []),
-          ];
+        : [files.shell, files.result, ...(shell.body === null || shell.inSpool ? [] : [files.body])];
     if (!this.logsMoved.delete(task)) names.push(files.log);
     const ops: SpoolOp[] = names.map((path) => ({ op: 'unlink', path }));
     if (shell?.inSpool === true) ops.push({ op: 'rmtree', path: files.work });
@@ -369,14 +362,6 @@ export class TaskTracker {
  */
 export function anyTaskFiles(submission: Submission, index: number): SpoolOp[] {
   const files = taskFiles(submission.dir, index);
-  const names = [
-    files.invocation,
-    files.shell,
-    files.body,
-    files.log,
-    files.stdout,
-    files.result,
-    files.sandboxStatus,
-  ];
+  const names = [files.invocation, files.shell, files.body, files.log, files.stdout, files.result];
   return [...names.map((path): SpoolOp => ({ op: 'unlink', path })), { op: 'rmtree', path: files.work }];
 }

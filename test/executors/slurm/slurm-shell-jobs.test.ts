@@ -10,7 +10,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Invocation, InvocationResult } from '../../../src/executors/executor.js';
 import type { ServiceSpec } from '../../../src/fdl/service-spec.js';
@@ -464,6 +464,39 @@ void describe(
         assert.match(log, /submission: 0\.w script-[0-9a-f]{16}\.sh \n/);
         assert.match(log, /usr: read-only/);
         assert.equal(await text('out/shell-sandbox/own.txt'), 'own: the body\n');
+      },
+    );
+
+    test(
+      "the sandbox keeps the node's devices (GPUs) and gives each job its own /dev/shm",
+      { timeout: 60_000 },
+      async () => {
+        // A file in the node's /dev/shm (another job's shared memory) and the node's device list.
+        const shared = await mkdtemp('/dev/shm/nubes-other-job-');
+        const hostDevices = (await readdir('/dev', { withFileTypes: true }))
+          .filter((entry) => entry.isCharacterDevice())
+          .map((entry) => entry.name)
+          .sort();
+        try {
+          const spec = service(
+            'shell-sandbox-dev',
+            [
+              'for d in /dev/*; do [ -c "$d" ] && [ ! -L "$d" ] && echo "device: ${d#/dev/}"; done',
+              'echo "shm: $(ls -A /dev/shm | tr "\\n" " ")"',
+              'echo private > /dev/shm/mine && echo "shm writable"',
+            ].join('\n'),
+          );
+          const { result, log } = await run(await invocation(spec, '{}'));
+          assert.equal(result.status, 'succeeded', log);
+          const seen = [...log.matchAll(/^device: (.+)$/gm)].map((match) => match[1]).sort();
+          assert.deepEqual(seen, hostDevices, log);
+          assert.match(log, /^shm: $/m);
+          assert.match(log, /^shm writable$/m);
+          assert.deepEqual(await readdir(shared), [], 'the job wrote into its own /dev/shm only');
+          await assert.rejects(access('/dev/shm/mine'));
+        } finally {
+          await rm(shared, { recursive: true, force: true });
+        }
       },
     );
 
