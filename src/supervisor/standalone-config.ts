@@ -43,6 +43,11 @@ export interface StandaloneConfig {
   resultLine: boolean;
   /** Where to write the result line as a file of its own; null for none. */
   resultFile: string | null;
+  /**
+   * The script's bubblewrap sandbox (NUBES_SANDBOX_BWRAP, NUBES_SANDBOX_HIDE: folders separated by `:`,
+   * NUBES_SANDBOX_REQUIRED: fail rather than run bare where bwrap is missing); null for none.
+   */
+  sandbox: { bwrapPath: string; hiddenDirs: string[]; required: boolean } | null;
 }
 
 const storageIoSchema = z.object({
@@ -109,6 +114,15 @@ const envSchema = z.object({
   NUBES_STORAGE_PROVIDERS: z.string().optional(),
   NUBES_RESULT_FILE: z.string().startsWith('/').optional(),
   NUBES_PASS_ENV: z.string().optional(),
+  NUBES_SANDBOX_BWRAP: z.string().startsWith('/').optional(),
+  NUBES_SANDBOX_HIDE: z
+    .string()
+    .refine(
+      (value) => value.split(':').every((dir) => dir.startsWith('/') && !dir.split('/').includes('..')),
+      'folders must be absolute paths without .., separated by ":"',
+    )
+    .optional(),
+  NUBES_SANDBOX_REQUIRED: z.enum(['0', '1']).optional(),
 });
 
 /** Reads the standalone supervisor's settings; fails with CONFIG_INVALID naming the variable at fault. */
@@ -176,6 +190,14 @@ export function loadStandaloneConfig(env: Record<string, string | undefined>): S
     rawResponse: vars.NUBES_RAW_RESPONSE === '1' || vars.NUBES_RAW_RESPONSE === 'true',
     resultLine: vars.NUBES_RESULT_LINE === '1' || vars.NUBES_RESULT_LINE === 'true',
     resultFile: vars.NUBES_RESULT_FILE ?? null,
+    sandbox:
+      vars.NUBES_SANDBOX_BWRAP === undefined
+        ? null
+        : {
+            bwrapPath: vars.NUBES_SANDBOX_BWRAP,
+            hiddenDirs: (vars.NUBES_SANDBOX_HIDE ?? '').split(':').filter((dir) => dir !== ''),
+            required: vars.NUBES_SANDBOX_REQUIRED === '1',
+          },
   };
 }
 

@@ -2,11 +2,12 @@
  * @module supervisor/standalone
  * The supervisor as a program of its own, for hosts where Nubes is not the parent process (a container, a
  * Slurm job, Lambda): the event on stdin, the service in FUNCTION_CONFIG, storage through an S3 endpoint.
- * It runs the script unsandboxed (the host confines it), echoes the script's output to stderr as it comes
+ * It runs the script unsandboxed (the host confines it) or, where asked (a Slurm node), in bubblewrap; echoes the script's output to stderr as it comes
  * (the host's job log), prints the sync response on stdout and returns the script's exit code.
  * The object store is made by an injected factory, so this module does not load the AWS SDK itself.
  */
-import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import { access, appendFile, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -36,6 +37,36 @@ export interface StandaloneIo {
 
 /** Exit status when the job hit its time limit (as timeout(1) reports it). */
 export const TIMEOUT_EXIT_CODE = 124;
+
+/**
+ * The sandbox asked for, when this host has bwrap: without it, a note in the job's log and none (or
+ * SANDBOX_UNAVAILABLE when it is required). Only the folders this host has are hidden.
+ */
+async function usableSandbox(
+  config: StandaloneConfig,
+  logPath: string,
+  mirror: NodeJS.WritableStream | null,
+): Promise<{ bwrapPath: string; hiddenDirs: string[] } | null> {
+  const sandbox = config.sandbox;
+  if (sandbox === null) return null;
+  const present = async (path: string, mode: number) =>
+    access(path, mode).then(
+      () => true,
+      () => false,
+    );
+  if (!(await present(sandbox.bwrapPath, fsConstants.X_OK))) {
+    const why = `bubblewrap (${sandbox.bwrapPath}) is not installed on this host`;
+    if (sandbox.required)
+      throw new PlatformError('SANDBOX_UNAVAILABLE', `the sandbox is required but ${why}`);
+    const note = `[nubes] the script runs without a sandbox: ${why}\n`;
+    await appendFile(logPath, note);
+    mirror?.write(note);
+    return null;
+  }
+  const hiddenDirs: string[] = [];
+  for (const dir of sandbox.hiddenDirs) if (await present(dir, fsConstants.F_OK)) hiddenDirs.push(dir);
+  return { bwrapPath: sandbox.bwrapPath, hiddenDirs };
+}
 
 /** One supervised run in a fresh folder; `dispose` removes the folder once the caller has read it. */
 export interface StandaloneRun {
@@ -88,7 +119,10 @@ export async function superviseEvent(
     };
     const result = await runSupervised(invocation, {
       store,
-      runScript: createPlainRunner({ mirror: options.mirror }),
+      runScript: createPlainRunner({
+        mirror: options.mirror,
+        sandbox: await usableSandbox(config, logPath, options.mirror),
+      }),
       logger: options.logger,
     });
     const log = await readFile(logPath, 'utf8').catch(() => '');

@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import { Readable, PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { silentLogger } from '../../src/core/index.js';
-import { runStandalone, type StandaloneIo } from '../../src/supervisor/index.js';
+import { loadStandaloneConfig, runStandalone, type StandaloneIo } from '../../src/supervisor/index.js';
 import { MemoryObjectStore } from './memory-store.js';
 import { makeOutput, makeService } from './helpers.js';
 
@@ -89,6 +89,31 @@ void describe('standalone supervisor (runStandalone with an injected store)', ()
   void test('a bad FUNCTION_CONFIG exits 1 without running anything', async () => {
     const streams = io('', { FUNCTION_CONFIG: 'not base64 json' });
     assert.equal(await runStandalone(streams, () => Promise.resolve(store)), 1);
+  });
+
+  void test('the sandbox settings: folders to hide must be absolute, without ..', () => {
+    const base = { FUNCTION_CONFIG: functionConfig(makeService({ script: 'true' })) };
+    const config = loadStandaloneConfig({
+      ...base,
+      NUBES_SANDBOX_BWRAP: '/usr/bin/bwrap',
+      NUBES_SANDBOX_HIDE: '/srv/spool:/var/lib/nubes',
+      NUBES_SANDBOX_REQUIRED: '1',
+    });
+    assert.deepEqual(config.sandbox, {
+      bwrapPath: '/usr/bin/bwrap',
+      hiddenDirs: ['/srv/spool', '/var/lib/nubes'],
+      required: true,
+    });
+    assert.equal(loadStandaloneConfig(base).sandbox, null);
+    for (const hide of ['relative/spool', '/srv/../etc', '/srv/spool:']) {
+      assert.throws(
+        () =>
+          loadStandaloneConfig({ ...base, NUBES_SANDBOX_BWRAP: '/usr/bin/bwrap', NUBES_SANDBOX_HIDE: hide }),
+        (error: unknown) =>
+          (error as { code?: string }).code === 'CONFIG_INVALID' && /NUBES_SANDBOX_HIDE/.test(String(error)),
+        hide,
+      );
+    }
   });
 });
 

@@ -30,6 +30,8 @@ export interface BwrapArgsInput {
   workDir: string;
   readOnlyBinds: ReadOnlyBind[];
   command: string[];
+  /** A fresh minimal /dev (the default), or the host's own with a private /dev/shm (see bwrapBaseOptions). */
+  dev?: 'minimal' | 'host';
 }
 
 /**
@@ -73,7 +75,7 @@ export function buildBwrapArgv(input: BwrapArgsInput): string[] {
     // Relative paths would be read as bwrap options or resolved against bwrap's cwd.
     if (!isAbsolute(path)) throw new Error(`sandbox paths must be absolute: ${path}`);
   }
-  const argv: string[] = [input.bwrapPath, ...BWRAP_BASE_OPTIONS];
+  const argv: string[] = [input.bwrapPath, ...bwrapBaseOptions(input.dev ?? 'minimal')];
   for (const dir of input.hiddenDirs) {
     if (dir === '/') throw new Error('the sandbox cannot hide /');
     argv.push('--tmpfs', dir);

@@ -376,6 +376,12 @@ class SlurmExecutorImpl implements SlurmExecutor {
       // What the node tells the job (its id, array task, CPUs, the GPUs --gres gave it) reaches the script.
       NUBES_PASS_ENV: PASSED_NODE_VARIABLES.join(','),
     };
+    // The script in the same sandbox as on the shell path (the spool with other jobs' files and keys hidden).
+    if (this.sandbox !== null) {
+      env.NUBES_SANDBOX_BWRAP = this.sandbox.bwrapPath;
+      env.NUBES_SANDBOX_HIDE = this.sandbox.hiddenDirs.join(':');
+      if (this.sandbox.required) env.NUBES_SANDBOX_REQUIRED = '1';
+    }
     const storage = this.options.storage;
     // The platform's store, for a job that reads or writes it (one that does not gets no key).
     if (storage !== null && key !== null) {

@@ -582,5 +582,58 @@ void describe(
       assert.deepEqual(executor.jobPaths, { shell: before.shell, supervisor: before.supervisor + 1 });
       assert.equal(await text('other/r.txt'), 'fallback\n');
     });
+
+    test(
+      'the Node supervisor runs the script in the same sandbox: data folder and spool hidden, /usr read-only',
+      { timeout: 90_000 },
+      async () => {
+        const secret = join(fixture.cluster.dir, 'platform-secret-2.txt');
+        await writeFile(secret, 'not for scripts');
+        const supervised = await fixture.executor({ shellJobs: false });
+        const bare = await fixture.executor({ shellJobs: false, bwrapPath: '/nonexistent/bwrap' });
+        const required = await fixture.executor({
+          shellJobs: false,
+          bwrapPath: '/nonexistent/bwrap',
+          sandbox: 'bwrap',
+        });
+        const spec = service(
+          'supervisor-sandbox',
+          [
+            'if cat "$SECRET_FILE" 2>/dev/null; then echo "secret: readable"; else echo "secret: hidden"; fi',
+            'echo "spool: $(ls -A "$SPOOL" 2>/dev/null | wc -l)"',
+            'if touch /usr/nubes-sandbox-probe 2>/dev/null; then echo "usr: writable"; else echo "usr: read-only"; fi',
+            'echo "own: $(cat "$INPUT_FILE_PATH")" > "$TMP_OUTPUT_DIR/own.txt"',
+          ].join('\n'),
+          { variables: { SECRET_FILE: secret, SPOOL: join(fixture.cluster.dir, 'jobs') } },
+        );
+        const runOn = async (on: SlurmExecutor) => {
+          await on.deploy(spec);
+          const started = await invocation(spec, 'the body');
+          const result = await on.run(started);
+          return { result, log: await readFile(started.logPath, 'utf8').catch(() => '') };
+        };
+        try {
+          const inside = await runOn(supervised);
+          assert.equal(inside.result.status, 'succeeded', inside.log);
+          assert.deepEqual(supervised.jobPaths, { shell: 0, supervisor: 1 });
+          assert.match(inside.log, /secret: hidden/);
+          assert.match(inside.log, /spool: 0\n/);
+          assert.match(inside.log, /usr: read-only/);
+          assert.equal(await text('out/supervisor-sandbox/own.txt'), 'own: the body\n');
+
+          const outside = await runOn(bare);
+          assert.equal(outside.result.status, 'succeeded', outside.log);
+          assert.match(outside.log, /the script runs without a sandbox: bubblewrap \(\/nonexistent\/bwrap\)/);
+          assert.match(outside.log, /secret: readable/);
+
+          const refused = await runOn(required);
+          assert.equal(refused.result.status, 'failed', refused.log);
+          assert.equal(refused.result.error?.code, 'SANDBOX_UNAVAILABLE', refused.log);
+          assert.doesNotMatch(refused.log, /secret:/);
+        } finally {
+          await Promise.all([supervised.close(), bare.close(), required.close()]);
+        }
+      },
+    );
   },
 );
