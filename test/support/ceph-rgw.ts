@@ -158,6 +158,10 @@ osd objectstore = memstore
 memstore device bytes = 536870912
 osd max object name len = 256
 osd max object namespace len = 64
+# The OSD is placed in the CRUSH map above; at start it must not send mon commands of its own (set its device
+# class, move itself): a command it sent before it had the monitor map carried no fsid and failed the start.
+osd class update on start = false
+osd crush update on start = false
 [client.rgw.a]
 rgw frontends = beast endpoint=127.0.0.1:${ports.rgw}
 rgw dns name = localhost

@@ -601,7 +601,8 @@ void describe(
           [
             'if cat "$SECRET_FILE" 2>/dev/null; then echo "secret: readable"; else echo "secret: hidden"; fi',
             'echo "spool: $(ls -A "$SPOOL" 2>/dev/null | wc -l)"',
-            'if touch /usr/nubes-sandbox-probe 2>/dev/null; then echo "usr: writable"; else echo "usr: read-only"; fi',
+            // A probe of its own: the bare run below really writes it (and removes it).
+            'if touch /usr/nubes-supervisor-probe 2>/dev/null; then echo "usr: writable"; rm /usr/nubes-supervisor-probe; else echo "usr: read-only"; fi',
             'echo "own: $(cat "$INPUT_FILE_PATH")" > "$TMP_OUTPUT_DIR/own.txt"',
           ].join('\n'),
           { variables: { SECRET_FILE: secret, SPOOL: join(fixture.cluster.dir, 'jobs') } },
@@ -632,6 +633,7 @@ void describe(
           assert.doesNotMatch(refused.log, /secret:/);
         } finally {
           await Promise.all([supervised.close(), bare.close(), required.close()]);
+          await rm('/usr/nubes-supervisor-probe', { force: true });
         }
       },
     );
