@@ -27,7 +27,11 @@ if (fromFile !== undefined) {
     process.exit(1);
   }
 }
+// Slurm stops a job (scancel, its time limit) with SIGTERM to every process of it, SIGKILL KillWait later:
+// the script is stopped as a cancelled job and its folder removed in between.
+const stopped = new AbortController();
+for (const name of ['SIGTERM', 'SIGINT'] as const) process.once(name, () => stopped.abort());
 process.exitCode = await runStandalone(
-  { stdin, stdout: process.stdout, stderr: process.stderr, env, logger },
+  { stdin, stdout: process.stdout, stderr: process.stderr, env, logger, signal: stopped.signal },
   createS3Store,
 );

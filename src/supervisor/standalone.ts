@@ -33,6 +33,9 @@ export interface StandaloneIo {
   stderr: NodeJS.WritableStream;
   env: Record<string, string | undefined>;
   logger: Logger;
+  /** Aborted when the host stops the job (SIGTERM from scancel or a time limit): the script is killed and
+   * the job's folder removed before the process exits. */
+  signal?: AbortSignal;
 }
 
 /** Exit status when the job hit its time limit (as timeout(1) reports it). */
@@ -84,7 +87,7 @@ export async function superviseEvent(
   config: StandaloneConfig,
   eventBytes: Buffer,
   store: ObjectStore,
-  options: { logger: Logger; mirror: NodeJS.WritableStream | null },
+  options: { logger: Logger; mirror: NodeJS.WritableStream | null; signal?: AbortSignal },
 ): Promise<StandaloneRun> {
   const event = parseEvent(eventBytes.toString('utf8'));
   const root = await mkdtemp(join(config.workRoot ?? tmpdir(), 'nubes-job-'));
@@ -115,7 +118,7 @@ export async function superviseEvent(
       bodyPath,
       workDir,
       logPath,
-      signal: new AbortController().signal,
+      signal: options.signal ?? new AbortController().signal,
     };
     const result = await runSupervised(invocation, {
       store,
@@ -150,7 +153,11 @@ export async function runStandalone(io: StandaloneIo, createStore: StoreFactory)
     const config = loadStandaloneConfig(io.env);
     const eventBytes = await readAll(io.stdin);
     store = openStore(config, createStore);
-    run = await superviseEvent(config, eventBytes, store, { logger: io.logger, mirror: io.stderr });
+    run = await superviseEvent(config, eventBytes, store, {
+      logger: io.logger,
+      mirror: io.stderr,
+      ...(io.signal === undefined ? {} : { signal: io.signal }),
+    });
     // Behind OpenFaaS's classic watchdog (a Knative pod), a caller that asks for it (the header
     // X-Nubes-Answer: json, given to this process as Http_X_Nubes_Answer) gets the whole answer as JSON:
     // the result, the log and the output files. Others get OSCAR's response.

@@ -1,6 +1,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable, PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { silentLogger } from '../../src/core/index.js';
@@ -131,4 +134,37 @@ void test('main.js as a process: http body in, script output out, no S3 needed',
   });
   assert.equal(code, 0);
   assert.equal(stdout, 'hello seen\n');
+});
+
+void test('main.js stopped with SIGTERM (scancel): the script is killed and the job folder removed', async () => {
+  const main = fileURLToPath(new URL('../../src/supervisor/main.js', import.meta.url));
+  const workRoot = await mkdtemp(join(tmpdir(), 'nubes-standalone-stop-'));
+  try {
+    const service = makeService({ script: 'echo started; exec sleep 60\n' });
+    const child = spawn(process.execPath, [main], {
+      env: {
+        FUNCTION_CONFIG: functionConfig(service),
+        NUBES_WORK_DIR: workRoot,
+        PATH: process.env.PATH ?? '',
+      },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    child.stdin.end(Buffer.from('{}').toString('base64'));
+    for (let waited = 0; !stderr.includes('started'); waited++) {
+      assert.ok(waited < 200, `the script did not start: ${stderr}`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.equal((await readdir(workRoot)).length, 1, 'the job folder exists while it runs');
+    const stoppedAt = Date.now();
+    child.kill('SIGTERM');
+    const code = await exited;
+    assert.ok(Date.now() - stoppedAt < 10_000, 'it stopped without waiting for the script');
+    assert.notEqual(code, 0);
+    assert.deepEqual(await readdir(workRoot), [], 'the job folder is gone');
+  } finally {
+    await rm(workRoot, { recursive: true, force: true });
+  }
 });
