@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { SECRET_KEY_FILE, loadSecretBox } from './secret-box.js';
+import { tempDir } from '../cli/testing/temp-dir.js';
 
 test('the secret box seals with a fresh IV, opens its own values and refuses tampered ones', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'nubes-box-'));
+  const dir = tempDir('nubes-box-');
   const box = loadSecretBox(dir);
   assert.equal(statSync(join(dir, SECRET_KEY_FILE)).mode & 0o777, 0o600);
   const a = box.seal('hunter2');
@@ -18,5 +18,5 @@ test('the secret box seals with a fresh IV, opens its own values and refuses tam
   const raw = Buffer.from(a.slice('aesgcm1:'.length), 'base64');
   raw[raw.length - 1] = (raw[raw.length - 1] ?? 0) ^ 1;
   assert.throws(() => box.open(`aesgcm1:${raw.toString('base64')}`), { code: 'INTERNAL' });
-  assert.throws(() => loadSecretBox(mkdtempSync(join(tmpdir(), 'nubes-box-'))).open(a), { code: 'INTERNAL' });
+  assert.throws(() => loadSecretBox(tempDir('nubes-box-')).open(a), { code: 'INTERNAL' });
 });

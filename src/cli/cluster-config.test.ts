@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PlatformError } from '../core/index.js';
 import {
@@ -12,11 +11,12 @@ import {
   setDefaultCluster,
   writeClusterConfig,
 } from './cluster-config.js';
+import { tempDir } from './testing/temp-dir.js';
 
 const entry = (endpoint: string) => ({ endpoint, auth_user: 'admin', auth_password: 'pw', ssl_verify: true });
 
 function tempFile(name = 'config.yaml'): string {
-  return join(mkdtempSync(join(tmpdir(), 'nubes-cli-config-')), 'nested', name);
+  return join(tempDir('nubes-cli-config-'), 'nested', name);
 }
 
 void test('a missing config file is an empty config; the default path is ~/.nubes/config.yaml', () => {

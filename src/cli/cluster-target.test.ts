@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { addCluster, readClusterConfig, type ClusterConfig } from './cluster-config.js';
 import { localTarget, resolveTarget } from './cluster-target.js';
+import { tempDir } from './testing/temp-dir.js';
 
 const empty = (): ClusterConfig => readClusterConfig('/nonexistent');
 const entry = (endpoint: string, user = 'admin') => ({
@@ -19,7 +19,7 @@ function projectFolder(
   dataDir = '.nubes-data',
   credentials = { adminUser: 'admin', adminPassword: 'secret-pw', s3AccessKey: 'AK', s3SecretKey: 'SK' },
 ): string {
-  const cwd = mkdtempSync(join(tmpdir(), 'nubes-cli-project-'));
+  const cwd = tempDir('nubes-cli-project-');
   mkdirSync(join(cwd, dataDir), { recursive: true });
   writeFileSync(join(cwd, dataDir, 'credentials.json'), JSON.stringify(credentials));
   return cwd;
@@ -58,7 +58,7 @@ void test('the local server honours NUBES_PORT, NUBES_HOST, NUBES_DATA_DIR and N
 });
 
 void test('without credentials the local target has no auth (the server will say 401), and a bad NUBES_PORT is CONFIG_INVALID', () => {
-  const cwd = mkdtempSync(join(tmpdir(), 'nubes-cli-empty-'));
+  const cwd = tempDir('nubes-cli-empty-');
   assert.equal(localTarget({ env: {}, cwd }).auth, undefined);
   assert.throws(() => localTarget({ env: { NUBES_PORT: 'eighty' }, cwd }), { code: 'CONFIG_INVALID' });
 });

@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import { base64Encoder, decodeAnswer, encodedInput, isPrintable, isZip } from './payload.js';
+import { tempDir } from './testing/temp-dir.js';
 
 void test('the streaming base64 encoder matches Buffer.toString("base64") whatever the chunk boundaries', async () => {
   const data = randomBytes(10_007);
@@ -21,7 +21,7 @@ void test('the streaming base64 encoder matches Buffer.toString("base64") whatev
 });
 
 void test('the input of run/job is base64 of the file or of the text', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'nubes-cli-payload-'));
+  const dir = tempDir('nubes-cli-payload-');
   writeFileSync(join(dir, 'in.bin'), Buffer.from([0, 1, 2, 250, 251]));
   assert.equal(
     await text(encodedInput({ file: join(dir, 'in.bin') }) as Readable),

@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from './program.js';
 import { memoryIo } from './testing/memory-io.js';
+import { tempDir } from './testing/temp-dir.js';
 
 void test('--help prints the commands on stdout and exits 0, at every level', async () => {
   const io = memoryIo();
@@ -49,7 +49,7 @@ void test('usage errors exit 1 with one clear line: unknown option, unknown comm
 });
 
 void test('cluster add, list, default and remove manage the config file (mode 0600)', async () => {
-  const home = mkdtempSync(join(tmpdir(), 'nubes-cli-home-'));
+  const home = tempDir('nubes-cli-home-');
   const configPath = join(home, '.nubes', 'config.yaml');
   const run = async (args: string[], stdin?: string) => {
     const io = memoryIo({ homeDir: home, cwd: home, ...(stdin === undefined ? {} : { stdin }) });
@@ -90,7 +90,7 @@ void test('cluster add, list, default and remove manage the config file (mode 06
 });
 
 void test('cluster add refuses a missing password, both password forms, and an endpoint that is not a URL', async () => {
-  const home = mkdtempSync(join(tmpdir(), 'nubes-cli-home-'));
+  const home = tempDir('nubes-cli-home-');
   for (const args of [
     ['cluster', 'add', 'lab', 'http://lab', 'admin'],
     ['cluster', 'add', 'lab', 'http://lab', 'admin', 'pw', '--password-stdin'],
@@ -103,7 +103,7 @@ void test('cluster add refuses a missing password, both password forms, and an e
 });
 
 void test('--config points at another file; a broken one is a user error naming the file', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'nubes-cli-cfg-'));
+  const dir = tempDir('nubes-cli-cfg-');
   const io = memoryIo({ cwd: dir });
   assert.equal(await runCli(['cluster', 'add', 'x', 'http://x', 'u', 'p', '--config', 'my.yaml'], io), 0);
   assert.ok(statSync(join(dir, 'my.yaml')).isFile());

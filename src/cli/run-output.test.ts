@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import yazl from 'yazl';
 import { writeRunAnswer } from './run-output.js';
 import { memoryIo } from './testing/memory-io.js';
+import { tempDir } from './testing/temp-dir.js';
 
 const b64 = (data: Buffer | string) => Buffer.from(Buffer.from(data).toString('base64'));
 
@@ -27,7 +27,7 @@ void test('a base64 answer is decoded to stdout; a raw answer is written as it c
 });
 
 void test('-o FILE saves the decoded bytes; -o DIR/ extracts a zip answer', async () => {
-  const cwd = mkdtempSync(join(tmpdir(), 'nubes-cli-run-'));
+  const cwd = tempDir('nubes-cli-run-');
   const io = memoryIo({ cwd });
   writeRunAnswer(io, b64(Buffer.from([1, 2, 3])), { raw: false, output: 'out.bin', serviceName: 'x' });
   assert.deepEqual(readFileSync(join(cwd, 'out.bin')), Buffer.from([1, 2, 3]));

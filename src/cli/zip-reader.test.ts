@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import yazl from 'yazl';
 import { PlatformError } from '../core/index.js';
 import { extractZip, readZip } from './zip-reader.js';
+import { tempDir } from './testing/temp-dir.js';
 
 /** A zip as OSCAR's supervisor (Python zipfile) or Nubes (yazl) makes it. */
 async function makeZip(files: { name: string; data: Buffer; compress: boolean }[]): Promise<Buffer> {
@@ -36,7 +36,7 @@ void test('stored and deflated entries read back byte for byte, in archive order
 });
 
 void test('extracting writes the files under the folder, sub-folders included', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'nubes-cli-zip-'));
+  const dir = tempDir('nubes-cli-zip-');
   const archive = await makeZip([
     { name: 'a.txt', data: Buffer.from('A'), compress: true },
     { name: 'deep/b.txt', data: Buffer.from('B'), compress: false },
@@ -50,7 +50,7 @@ void test('a name that climbs out of the folder is refused (zip slip)', async ()
   const archive = await makeZip([{ name: 'xx/evil', data: Buffer.from('x'), compress: false }]);
   // Same length, so every offset in the archive stays valid.
   const evil = Buffer.from(archive.toString('latin1').replaceAll('xx/evil', '../evil'), 'latin1');
-  const dir = mkdtempSync(join(tmpdir(), 'nubes-cli-zip-'));
+  const dir = tempDir('nubes-cli-zip-');
   assert.throws(
     () => extractZip(evil, dir),
     (error: unknown) => error instanceof PlatformError && /outside/.test(error.message),

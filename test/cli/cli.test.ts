@@ -5,11 +5,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { tempDir } from '../../src/cli/testing/temp-dir.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const BIN = join(ROOT, 'bin', 'nubes.js');
@@ -25,7 +25,7 @@ interface Result {
 function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {
     PATH: process.env['PATH'],
-    HOME: mkdtempSync(join(tmpdir(), 'nubes-cli-home-')),
+    HOME: tempDir('nubes-cli-home-'),
   };
   return { ...env, ...extra };
 }
@@ -105,7 +105,7 @@ void test('fdl validate: a good file exits 0 with a summary; a bad one exits 1 w
 
 void test('talking to a server that is not running exits 2 with the `npm start` hint; --debug adds the stack', async () => {
   const port = await closedPort();
-  const cwd = mkdtempSync(join(tmpdir(), 'nubes-cli-project-'));
+  const cwd = tempDir('nubes-cli-project-');
   const env = cleanEnv({ NUBES_PORT: String(port) });
   const list = await nubes(['service', 'list'], { env, cwd });
   assert.equal(list.code, 2);
@@ -158,7 +158,7 @@ async function serveOnce(dataDir: string, signal: NodeJS.Signals): Promise<Resul
 }
 
 void test('nubes server prints its banner (credentials only on the first start) and exits 0 on SIGINT and SIGTERM', async () => {
-  const dataDir = mkdtempSync(join(tmpdir(), 'nubes-cli-server-'));
+  const dataDir = tempDir('nubes-cli-server-');
   const first = await serveOnce(dataDir, 'SIGINT');
   assert.equal(first.code, 0, first.stdout + first.stderr);
   assert.match(
@@ -184,7 +184,7 @@ void test('nubes server with a taken port exits 1 with a hint', async () => {
   const address = blocker.address();
   const port = typeof address === 'object' && address !== null ? address.port : 0;
   try {
-    const dataDir = mkdtempSync(join(tmpdir(), 'nubes-cli-server-'));
+    const dataDir = tempDir('nubes-cli-server-');
     const result = await nubes(['server', '--data-dir', dataDir, '--port', String(port), '--s3-port', '0'], {
       env: cleanEnv({ NUBES_LOG_LEVEL: 'silent' }),
     });

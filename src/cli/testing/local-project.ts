@@ -3,9 +3,9 @@
  * A project folder as `npm start` leaves it: `.nubes-data/credentials.json` written by the server, and
  * the environment that points the CLI at that server (a fake API in tests).
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tempDir } from './temp-dir.js';
 
 /** What the fake local server "wrote" to credentials.json. */
 export const TEST_CREDENTIALS = {
@@ -17,7 +17,7 @@ export const TEST_CREDENTIALS = {
 
 /** A temporary project folder whose local server answers at `url` (its port goes to NUBES_PORT). */
 export function localProject(url: string): { cwd: string; env: NodeJS.ProcessEnv; homeDir: string } {
-  const cwd = mkdtempSync(join(tmpdir(), 'nubes-cli-project-'));
+  const cwd = tempDir('nubes-cli-project-');
   mkdirSync(join(cwd, '.nubes-data'));
   writeFileSync(join(cwd, '.nubes-data', 'credentials.json'), JSON.stringify(TEST_CREDENTIALS));
   return { cwd, env: { NUBES_PORT: new URL(url).port }, homeDir: join(cwd, 'home') };
