@@ -51,9 +51,6 @@ export function bwrapBaseOptions(dev: 'minimal' | 'host'): string[] {
   ];
 }
 
-/** The local executor's: a minimal /dev. */
-export const BWRAP_BASE_OPTIONS: readonly string[] = bwrapBaseOptions('minimal');
-
 /** bwrap's options after the binds: new pid, ipc and uts namespaces, its own session, no capabilities. */
 export const BWRAP_ISOLATION_OPTIONS = [
   '--unshare-pid',
