@@ -83,7 +83,15 @@ void describe(
     const restartAndAdopt = async (service: string) => {
       await server.restart();
       await jobReaches(service, 'Running', 30_000);
-      assert.match(server.output(), /a job submitted by an earlier process is followed to its end/);
+      // The queue marks the job running a moment before the executor takes it and says it adopts it.
+      await waitFor(
+        async () =>
+          /a job submitted by an earlier process is followed to its end/.test(server.output())
+            ? true
+            : undefined,
+        10_000,
+        `the adoption of the ${service} job in the server's log`,
+      );
     };
     const emptySpool = () =>
       waitFor(
