@@ -3,7 +3,8 @@
  *
  * - **nubes local**: the server with its local executor (`POST /job/<service>` × N, script `true`);
  * - **nubes slurm**: the same through the Slurm executor on a real cluster on localhost (3 slurmd), with its
- *   defaults (each script in a bubblewrap sandbox on its node), and with `sandbox: none`;
+ *   defaults (each script sandboxed on its node: under Landlock where the kernel has it), with
+ *   `sandbox: bwrap` (bubblewrap) and with `sandbox: none`;
  * - **plain sbatch**: the same N jobs as one `sbatch --array` of the script, without Nubes (the target:
  *   Nubes on Slurm within 10% of this);
  * - **plain sbatch, same work in sh**: a hand-written array doing what a Nubes job does on the node, in the
@@ -26,11 +27,14 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { batchScript, submissionArgs } from '../src/executors/slurm/sbatch-script.js';
 import { formatInvocationFile } from '../src/supervisor/invocation-file.js';
-import { slurmExecutorConfigSchema } from '../src/executors/slurm/config-schema.js';
+import { DEFAULT_LANDLOCK_PATH, slurmExecutorConfigSchema } from '../src/executors/slurm/config-schema.js';
+import { probeLandlock } from '../src/supervisor/landlock.js';
 import { startServer, type ServerProcess } from '../test/support/server-process.js';
 import { slurmMissing, startSlurmCluster, type SlurmTestCluster } from '../test/support/slurm-cluster.js';
 
 const JOBS = Number(process.env.BENCH_JOBS ?? '500');
+/** Null when `sandbox: auto` runs scripts under Landlock on this machine, else why not. */
+const landlockWhy = await probeLandlock(DEFAULT_LANDLOCK_PATH);
 const NODES = 3;
 const CPUS_PER_NODE = 16;
 const SCRIPT = 'true';
@@ -282,6 +286,7 @@ async function main(): Promise<void> {
     script: [] as number[],
     sameWork: [] as number[],
     slurm: [] as number[],
+    bwrap: [] as number[],
     bare: [] as number[],
   };
   let slurmSucceeded = JOBS;
@@ -292,8 +297,8 @@ async function main(): Promise<void> {
     supervisor = await plainSupervisor(cluster);
     const spoolDir = join(cluster.dir, 'jobs');
     await mkdir(spoolDir, { recursive: true });
-    /** Nubes on Slurm with its defaults (each script in bubblewrap on its node), or `sandbox: none`. */
-    const nubesSlurm = async (round: number, sandbox: 'auto' | 'none') => {
+    /** Nubes on Slurm with its defaults (`sandbox: auto`), in bubblewrap, or with `sandbox: none`. */
+    const nubesSlurm = async (round: number, sandbox: 'auto' | 'bwrap' | 'none') => {
       const slurm = await nubesRun(
         `trivial-slurm-${sandbox}-${round}`,
         {
@@ -311,13 +316,14 @@ async function main(): Promise<void> {
         },
         'slurm',
       );
-      (sandbox === 'auto' ? runs.slurm : runs.bare).push(slurm.seconds);
+      ({ auto: runs.slurm, bwrap: runs.bwrap, none: runs.bare })[sandbox].push(slurm.seconds);
       slurmSucceeded = Math.min(slurmSucceeded, slurm.succeeded);
     };
     const contenders = [
       async () => runs.script.push(await plainTrue(cluster)),
       async () => runs.sameWork.push(await plainSameWork(cluster)),
       (round: number) => nubesSlurm(round, 'auto'),
+      (round: number) => nubesSlurm(round, 'bwrap'),
       (round: number) => nubesSlurm(round, 'none'),
     ];
     // Each round starts with the next contender: slurmctld slows down while ended jobs' records pile up
@@ -362,7 +368,13 @@ async function main(): Promise<void> {
       JOBS,
     ),
     row('plain sbatch --array, Node supervisor', 'Node supervisor', [supervisor], JOBS),
-    row('nubes slurm', 'shell path, script in bubblewrap (default)', runs.slurm, slurmSucceeded),
+    row(
+      'nubes slurm',
+      `shell path, script ${landlockWhy === null ? 'under Landlock' : 'in bubblewrap (no Landlock here)'} (default)`,
+      runs.slurm,
+      slurmSucceeded,
+    ),
+    row('nubes slurm, sandbox: bwrap', 'shell path, script in bubblewrap', runs.bwrap, slurmSucceeded),
     row('nubes slurm, sandbox: none', 'shell path, bare script', runs.bare, slurmSucceeded),
   ];
   const load = (values: number[]) => values.map((value) => value.toFixed(2)).join(' ');

@@ -44,10 +44,18 @@ export interface StandaloneConfig {
   /** Where to write the result line as a file of its own; null for none. */
   resultFile: string | null;
   /**
-   * The script's bubblewrap sandbox (NUBES_SANDBOX_BWRAP, NUBES_SANDBOX_HIDE: folders separated by `:`,
-   * NUBES_SANDBOX_REQUIRED: fail rather than run bare where bwrap is missing); null for none.
+   * The script's sandbox on a Slurm node: the Landlock helper (NUBES_SANDBOX_LANDLOCK), tried first, and
+   * bubblewrap (NUBES_SANDBOX_BWRAP); the folders to hide (NUBES_SANDBOX_HIDE, one a line); fail rather than
+   * run bare where neither works (NUBES_SANDBOX_REQUIRED). Null for none.
    */
-  sandbox: { bwrapPath: string; hiddenDirs: string[]; required: boolean } | null;
+  sandbox: StandaloneSandbox | null;
+}
+
+export interface StandaloneSandbox {
+  landlockPath: string | null;
+  bwrapPath: string | null;
+  hiddenDirs: string[];
+  required: boolean;
 }
 
 const storageIoSchema = z.object({
@@ -114,12 +122,13 @@ const envSchema = z.object({
   NUBES_STORAGE_PROVIDERS: z.string().optional(),
   NUBES_RESULT_FILE: z.string().startsWith('/').optional(),
   NUBES_PASS_ENV: z.string().optional(),
+  NUBES_SANDBOX_LANDLOCK: z.string().startsWith('/').optional(),
   NUBES_SANDBOX_BWRAP: z.string().startsWith('/').optional(),
   NUBES_SANDBOX_HIDE: z
     .string()
     .refine(
-      (value) => value.split(':').every((dir) => dir.startsWith('/') && !dir.split('/').includes('..')),
-      'folders must be absolute paths without .., separated by ":"',
+      (value) => value.split('\n').every((dir) => dir.startsWith('/') && !dir.split('/').includes('..')),
+      'folders must be absolute paths without .., one a line',
     )
     .optional(),
   NUBES_SANDBOX_REQUIRED: z.enum(['0', '1']).optional(),
@@ -191,11 +200,12 @@ export function loadStandaloneConfig(env: Record<string, string | undefined>): S
     resultLine: vars.NUBES_RESULT_LINE === '1' || vars.NUBES_RESULT_LINE === 'true',
     resultFile: vars.NUBES_RESULT_FILE ?? null,
     sandbox:
-      vars.NUBES_SANDBOX_BWRAP === undefined
+      vars.NUBES_SANDBOX_LANDLOCK === undefined && vars.NUBES_SANDBOX_BWRAP === undefined
         ? null
         : {
-            bwrapPath: vars.NUBES_SANDBOX_BWRAP,
-            hiddenDirs: (vars.NUBES_SANDBOX_HIDE ?? '').split(':').filter((dir) => dir !== ''),
+            landlockPath: vars.NUBES_SANDBOX_LANDLOCK ?? null,
+            bwrapPath: vars.NUBES_SANDBOX_BWRAP ?? null,
+            hiddenDirs: (vars.NUBES_SANDBOX_HIDE ?? '').split('\n').filter((dir) => dir !== ''),
             required: vars.NUBES_SANDBOX_REQUIRED === '1',
           },
   };

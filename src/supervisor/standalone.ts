@@ -2,7 +2,8 @@
  * @module supervisor/standalone
  * The supervisor as a program of its own, for hosts where Nubes is not the parent process (a container, a
  * Slurm job, Lambda): the event on stdin, the service in FUNCTION_CONFIG, storage through an S3 endpoint.
- * It runs the script unsandboxed (the host confines it) or, where asked (a Slurm node), in bubblewrap; echoes the script's output to stderr as it comes
+ * It runs the script unsandboxed (the host confines it) or, where asked (a Slurm node), under Landlock or in
+ * bubblewrap; echoes the script's output to stderr as it comes
  * (the host's job log), prints the sync response on stdout and returns the script's exit code.
  * The object store is made by an injected factory, so this module does not load the AWS SDK itself.
  */
@@ -17,7 +18,8 @@ import { PlatformError, newJobId, toPlatformError } from '../core/index.js';
 import type { Invocation, InvocationResult } from '../executors/executor.js';
 import type { ObjectStore } from '../storage/object-store.js';
 import { parseEvent } from './event-parser.js';
-import { createPlainRunner } from './plain-runner.js';
+import { probeLandlock } from './landlock.js';
+import { createPlainRunner, type PlainRunnerSandbox } from './plain-runner.js';
 import { buildRemoteAnswer } from './remote-answer.js';
 import { formatResultLine } from './result-line.js';
 import { loadStandaloneConfig, type S3Settings, type StandaloneConfig } from './standalone-config.js';
@@ -42,14 +44,15 @@ export interface StandaloneIo {
 export const TIMEOUT_EXIT_CODE = 124;
 
 /**
- * The sandbox asked for, when this host has bwrap: without it, a note in the job's log and none (or
- * SANDBOX_UNAVAILABLE when it is required). Only the folders this host has are hidden.
+ * The sandbox asked for that this host can make: Landlock where its kernel has it, else bubblewrap where it
+ * is installed; else a note in the job's log and none (or SANDBOX_UNAVAILABLE when one is required). Only
+ * the folders this host has are hidden.
  */
 async function usableSandbox(
   config: StandaloneConfig,
   logPath: string,
   mirror: NodeJS.WritableStream | null,
-): Promise<{ bwrapPath: string; hiddenDirs: string[] } | null> {
+): Promise<PlainRunnerSandbox | null> {
   const sandbox = config.sandbox;
   if (sandbox === null) return null;
   const present = async (path: string, mode: number) =>
@@ -57,18 +60,35 @@ async function usableSandbox(
       () => true,
       () => false,
     );
-  if (!(await present(sandbox.bwrapPath, fsConstants.X_OK))) {
-    const why = `bubblewrap (${sandbox.bwrapPath}) is not installed on this host`;
-    if (sandbox.required)
-      throw new PlatformError('SANDBOX_UNAVAILABLE', `the sandbox is required but ${why}`);
-    const note = `[nubes] the script runs without a sandbox: ${why}\n`;
-    await appendFile(logPath, note);
-    mirror?.write(note);
-    return null;
-  }
   const hiddenDirs: string[] = [];
   for (const dir of sandbox.hiddenDirs) if (await present(dir, fsConstants.F_OK)) hiddenDirs.push(dir);
-  return { bwrapPath: sandbox.bwrapPath, hiddenDirs };
+  const why: string[] = [];
+  if (sandbox.landlockPath !== null) {
+    const landlockPath = sandbox.landlockPath;
+    const reason = (await present(landlockPath, fsConstants.X_OK))
+      ? await probeLandlock(landlockPath)
+      : `the Landlock helper (${landlockPath}) is not installed on this host`;
+    if (reason === null) return { kind: 'landlock', landlockPath, hiddenDirs, tmpDirs: [tmpdir()] };
+    why.push(reason);
+  }
+  if (sandbox.bwrapPath !== null) {
+    if (await present(sandbox.bwrapPath, fsConstants.X_OK)) {
+      if (why.length > 0)
+        await note(`Landlock is not available (${why.join('; ')}): the script runs in bubblewrap`);
+      return { kind: 'bwrap', bwrapPath: sandbox.bwrapPath, hiddenDirs };
+    }
+    why.push(`bubblewrap (${sandbox.bwrapPath}) is not installed on this host`);
+  }
+  if (sandbox.required)
+    throw new PlatformError('SANDBOX_UNAVAILABLE', `the sandbox is required but ${why.join('; ')}`);
+  await note(`the script runs without a sandbox: ${why.join('; ')}`);
+  return null;
+
+  async function note(text: string): Promise<void> {
+    const line = `[nubes] ${text}\n`;
+    await appendFile(logPath, line);
+    mirror?.write(line);
+  }
 }
 
 /** One supervised run in a fresh folder; `dispose` removes the folder once the caller has read it. */

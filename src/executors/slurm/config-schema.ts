@@ -19,6 +19,11 @@ const DEFAULT_SUPERVISOR_PATH = existsSync(BUNDLED_SUPERVISOR)
   ? BUNDLED_SUPERVISOR
   : fileURLToPath(new URL('../../supervisor/main.js', import.meta.url));
 
+/** The Landlock helper compiled by `npm run build` (scripts/build-native.mjs) from native/nubes-landlock.c. */
+export const DEFAULT_LANDLOCK_PATH = fileURLToPath(
+  new URL('../../../native/nubes-landlock', import.meta.url),
+);
+
 const slurmName = z
   .string()
   .min(1)
@@ -65,14 +70,22 @@ export const slurmExecutorConfigSchema = z
      */
     jobFolder: z.enum(['spool', 'node']).default('spool'),
     /**
-     * The sandbox of shell-path jobs on their nodes, as the local executor's: bubblewrap with the whole
-     * filesystem read-only, the spool (other jobs' files and keys), the server's data folder and
-     * `hiddenPaths` hidden under empty tmpfs mounts, only the job's folder writable, private /tmp, new
-     * pid/ipc/uts namespaces, no capabilities. `auto` uses it on nodes that have `bwrapPath` (and notes in
-     * the job's log when a node has not), `bwrap` fails jobs on nodes without it, `none` runs scripts bare
-     * (for nodes where bubblewrap cannot make namespaces). @default auto
+     * The sandbox of jobs' scripts on their nodes: the spool (other jobs' files and keys), the server's data
+     * folder and `hiddenPaths` hidden, the rest of the filesystem read-only, only the job's folder writable,
+     * no capabilities. Two kinds:
+     * - Landlock (`landlockPath`, a small helper `npm run build` compiles; Linux 6.12+): costs one exec, needs
+     *   no namespaces; the script cannot signal or trace processes outside it; /tmp is hidden too and the
+     *   script's TMPDIR is its own folder; /dev/shm is the node's, shared with other jobs; folders above a
+     *   hidden one (`/` among them) cannot be listed.
+     * - bubblewrap (`bwrapPath`): the local executor's sandbox (hidden folders under empty tmpfs mounts,
+     *   private /tmp and /dev/shm, new pid/ipc/uts namespaces), a few milliseconds of the node's CPU a job.
+     * `auto` uses Landlock where the node's kernel has it, else bubblewrap, else runs the script bare with a
+     * note in the job's log; `landlock` and `bwrap` use that one only and fail jobs on nodes without it;
+     * `none` runs scripts bare. @default auto
      */
-    sandbox: z.enum(['auto', 'bwrap', 'none']).default('auto'),
+    sandbox: z.enum(['auto', 'landlock', 'bwrap', 'none']).default('auto'),
+    /** @default this installation's dist/native/nubes-landlock (compute nodes must see the same path) */
+    landlockPath: z.string().startsWith('/').default(DEFAULT_LANDLOCK_PATH),
     /** @default /usr/bin/bwrap */
     bwrapPath: z.string().startsWith('/').default('/usr/bin/bwrap'),
     /** More folders hidden from the jobs' scripts by the sandbox. @default [] */

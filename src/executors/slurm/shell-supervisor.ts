@@ -12,9 +12,10 @@
  * uploads each file left in TMP_OUTPUT_DIR to every matching output (curl's SigV4 with the job's scoped key,
  * read from a here-document so that it never shows in a process's arguments or environment), then writes
  * the task's result line. The script's environment is the job's and the node's alone: its subshell unsets
- * every other exported variable, and none of the batch script's own (the key included) is exported. Where
- * the node has bubblewrap (and the executor's `sandbox` is not `none`), the script runs in the local
- * executor's sandbox: the spool and the server's data folder hidden, only the job's folder writable.
+ * every other exported variable, and none of the batch script's own (the key included) is exported. Unless
+ * the executor's `sandbox` is `none`, the script runs sandboxed: under Landlock where the node's kernel has
+ * it (supervisor/landlock.ts), else in the local executor's bubblewrap sandbox; either way the spool and the
+ * server's data folder hidden, only the job's folder writable.
  *
  * It forks as little as it can (a Slurm task of `true` costs Slurm a few milliseconds): one fork for the
  * list of exported variables, one for the script's subshell, which execs the script; with the folder on
@@ -152,10 +153,12 @@ nubes_walk() {
   done
 }
 
+# The node's temporary folder (the Landlock sandbox hides it: other jobs' folders may be in it).
+nubes_node_tmp=$<TMPDIR:-/tmp}
 if [ -n "$nubes_folder" ]; then
   # On the node: the job's folder, named at submission (random), in its TMPDIR; mkdir without -p fails if
   # anyone made it first.
-  nubes_root="$<TMPDIR:-/tmp}/$nubes_folder"
+  nubes_root="$nubes_node_tmp/$nubes_folder"
   nubes_work="$nubes_root"
   trap 'rm -rf "$nubes_root"; exit 143' TERM INT HUP
   mkdir -m 700 "$nubes_root" "$nubes_work/input" "$nubes_work/output" 2>>"$nubes_log" ||
@@ -204,15 +207,48 @@ nubes_keep_node_variables() {
   done
 }
 
-if [ -n "$nubes_bwrap" ] && [ ! -x "$nubes_bwrap" ]; then
-  [ -z "$nubes_bwrap_required" ] ||
-    nubes_fail INTERNAL false "the sandbox is required but bubblewrap ($nubes_bwrap) is not installed on the node"
-  nubes_note "the script runs without a sandbox: bubblewrap ($nubes_bwrap) is not installed on this node"
-  nubes_bwrap=''
+# The sandbox (nubes_sandbox): Landlock where the node has the helper (its kernel is asked when the script
+# starts: nubes_in_landlock), else bubblewrap, else none (with a note), or the job fails when one is required.
+nubes_without_sandbox() {
+  [ -z "$nubes_sandbox_required" ] ||
+    nubes_fail SANDBOX_UNAVAILABLE false "the sandbox is required but $1"
+  nubes_note "the script runs without a sandbox: $1"
+  nubes_sandbox=''
+}
+nubes_choose_bwrap() {
+  if [ -n "$nubes_bwrap" ] && [ -x "$nubes_bwrap" ]; then
+    nubes_sandbox=bwrap
+    [ -z "$1" ] || nubes_note "Landlock is not available ($1): the script runs in bubblewrap"
+  elif [ -n "$nubes_bwrap" ]; then
+    nubes_without_sandbox "$<1:+$1; }bubblewrap ($nubes_bwrap) is not installed on this node"
+  elif [ -n "$1" ]; then
+    nubes_without_sandbox "$1"
+  else
+    nubes_sandbox=''
+  fi
+}
+if [ -n "$nubes_landlock" ] && [ -x "$nubes_landlock" ]; then
+  nubes_sandbox=landlock
+elif [ -n "$nubes_landlock" ]; then
+  nubes_choose_bwrap "the Landlock helper ($nubes_landlock) is not installed on this node"
+else
+  nubes_choose_bwrap ''
 fi
-# The sandbox (as the local executor's, see executors/local/sandbox.ts, with the node's /dev): everything
-# read-only, the hidden folders this node has under empty tmpfs mounts, the job's folder and script bound
-# back, private /tmp and /dev/shm.
+# Landlock (see supervisor/landlock.ts): everything readable but the hidden folders this node has and its
+# temporary folders, the job's folder (its TMPDIR) and /dev/shm writable, its script readable.
+nubes_landlocked() {
+  set -- "$nubes_landlock" --status-fd 3
+  for nubes_dir in $nubes_hide /tmp "$nubes_node_tmp"; do
+    set -- "$@" --hide "$nubes_dir"
+  done
+  set -- "$@" --read "$nubes_script" --write "$nubes_work" --write /dev/shm --
+  TMPDIR=$nubes_work
+  export TMPDIR
+  nubes_run "$@"
+}
+# bubblewrap (as the local executor's sandbox, see executors/local/sandbox.ts, with the node's /dev):
+# everything read-only, the hidden folders this node has under empty tmpfs mounts, the job's folder and
+# script bound back, private /tmp and /dev/shm.
 nubes_sandboxed() {
   set -- "$nubes_bwrap" ${bwrapBaseOptions('host').join(' ')}
   for nubes_dir in $nubes_hide; do
@@ -222,18 +258,36 @@ nubes_sandboxed() {
     ${BWRAP_ISOLATION_OPTIONS.join(' ')} --json-status-fd 3 --chdir "$nubes_work" --
   nubes_run "$@"
 }
-
-cd "$nubes_work" || nubes_fail INTERNAL false 'cannot enter the job folder'
-if [ -z "$nubes_bwrap" ]; then
+nubes_bare() {
   (
     nubes_keep_node_variables
     nubes_run
   ) </dev/null >>"$nubes_log" 2>&1
   nubes_code=$?
-else
-  # bwrap reports the script's exit status on fd 3, read here through a pipe (no file); without it, bwrap
-  # failed before the script started (a mount that changed while it copied the mount table, say) and is
-  # tried again, twice at most.
+}
+# The helper reports on fd 3, read here through a pipe (no file), when it could not make the sandbox:
+# "unsupported ..." (the node's kernel has no Landlock ABI 6: bubblewrap, if any, is used instead) or
+# "error ..." (the job fails); nothing when the script ran.
+nubes_in_landlock() {
+  nubes_status=$(
+    (
+      nubes_keep_node_variables
+      nubes_landlocked
+    ) 3>&1 </dev/null >>"$nubes_log" 2>&1
+  )
+  nubes_code=$?
+  case $nubes_status in
+    '') ;;
+    unsupported*)
+      nubes_choose_bwrap "$<nubes_status#unsupported }"
+      if [ "$nubes_sandbox" = bwrap ]; then nubes_in_bwrap; else nubes_bare; fi ;;
+    *) nubes_fail SANDBOX_UNAVAILABLE false 'the Landlock sandbox could not be set up (its message is above)' ;;
+  esac
+}
+# bwrap reports the script's exit status on fd 3, read here through a pipe (no file); without it, bwrap
+# failed before the script started (a mount that changed while it copied the mount table, say) and is
+# tried again, twice at most.
+nubes_in_bwrap() {
   nubes_attempt=0
   while :; do
     nubes_status=$(
@@ -249,7 +303,14 @@ else
     nubes_note "the sandbox could not be set up (bwrap's message is above): trying again"
     sleep 1
   done
-fi
+}
+
+cd "$nubes_work" || nubes_fail INTERNAL false 'cannot enter the job folder'
+case $nubes_sandbox in
+  landlock) nubes_in_landlock ;;
+  bwrap) nubes_in_bwrap ;;
+  *) nubes_bare ;;
+esac
 cd / || true
 
 if [ "$nubes_code" -ne 0 ]; then

@@ -11,7 +11,12 @@ const context: ShellTaskContext = {
   region: 'eu-west-1',
   key: { accessKeyId: 'NJTESTKEY', secretAccessKey: 'secret-value', expiresMs: Date.now() + 3600_000 },
   jobFolder: 'node',
-  sandbox: { bwrapPath: '/usr/bin/bwrap', required: false, hiddenDirs: ['/srv/nubes', '/srv/spool dir'] },
+  sandbox: {
+    landlockPath: '/opt/nubes/dist/native/nubes-landlock',
+    bwrapPath: '/usr/bin/bwrap',
+    required: false,
+    hiddenDirs: ['/srv/nubes', '/srv/spool dir'],
+  },
 };
 
 function invocation(event: string, overrides: Partial<ServiceSpec> = {}): Invocation {
@@ -86,7 +91,7 @@ test('a storage job gets a presigned GET of its input and its environment with t
   assert.match(file, /exec "\$nubes_timeout_command" -k 2 1\.5 "\$@" \/bin\/sh "\$nubes_script"/);
   assert.match(
     file,
-    /nubes_bwrap='\/usr\/bin\/bwrap'\nnubes_bwrap_required=''\nnubes_hide='\/srv\/nubes\n\/srv\/spool dir'/,
+    /nubes_landlock='\/opt\/nubes\/dist\/native\/nubes-landlock'\nnubes_bwrap='\/usr\/bin\/bwrap'\nnubes_sandbox_required=''\nnubes_hide='\/srv\/nubes\n\/srv\/spool dir'/,
   );
   assert.ok(!file.includes('\u0001'), 'no folder mark left');
   assert.equal(planned.task.body, null);

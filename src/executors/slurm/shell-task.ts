@@ -51,10 +51,13 @@ export interface ShellTaskContext {
   key: ScopedKey | null;
   /** Where the job's folder is: in the spool, or in the node's TMPDIR (the executor's `jobFolder`). */
   jobFolder: 'spool' | 'node';
-  /** The script's bubblewrap sandbox on the node; null for none (the executor's `sandbox: none`). */
+  /** The script's sandbox on the node; null for none (the executor's `sandbox: none`). */
   sandbox: {
-    bwrapPath: string;
-    /** Fail the job on a node without bubblewrap (`sandbox: bwrap`) instead of running it bare. */
+    /** The Landlock helper, tried first; null for bubblewrap only (`sandbox: bwrap`). */
+    landlockPath: string | null;
+    /** bubblewrap, where the node has no Landlock; null for Landlock only (`sandbox: landlock`). */
+    bwrapPath: string | null;
+    /** Fail the job on a node without the sandbox (`landlock`, `bwrap`) instead of running it bare. */
     required: boolean;
     /** Folders hidden from the script (those a node has): the spool, the data folder, `hiddenPaths`. */
     hiddenDirs: string[];
@@ -154,15 +157,16 @@ export function planShellTask(
   };
   lines.push(`nubes_script="$dir"/${script.name}`);
   const sandbox = context.sandbox;
+  assign('nubes_landlock', sandbox?.landlockPath ?? '');
   assign('nubes_bwrap', sandbox?.bwrapPath ?? '');
-  assign('nubes_bwrap_required', sandbox?.required === true ? '1' : '');
+  assign('nubes_sandbox_required', sandbox?.required === true ? '1' : '');
   // One folder a line (the supervisor splits them so; the configuration refuses paths with line breaks).
   assign('nubes_hide', sandbox?.hiddenDirs.join('\n') ?? '');
   const command = service.script.startsWith('#!') ? '"$nubes_script"' : '/bin/sh "$nubes_script"';
   const timeout =
     timeoutSeconds === '' ? '' : `"$nubes_timeout_command" -k ${KILL_GRACE_SECONDS} ${timeoutSeconds} `;
   // Run in the job's subshell once it has unset all but the node's variables: the job's override them. Its
-  // arguments are the sandbox's command line (bwrap and its options), or none.
+  // arguments are the sandbox's command line (the Landlock helper or bwrap, and its options), or none.
   const words = Object.entries(env).map(([name, value]) => environmentWord(name, value));
   lines.push(
     `nubes_run() {\n  export \\\n    ${words.join(' \\\n    ')}\n  exec ${timeout}"$@" ${command}\n}`,

@@ -110,8 +110,9 @@ class SlurmExecutorImpl implements SlurmExecutor {
       config.sandbox === 'none'
         ? null
         : {
-            bwrapPath: config.bwrapPath,
-            required: config.sandbox === 'bwrap',
+            landlockPath: config.sandbox === 'bwrap' ? null : config.landlockPath,
+            bwrapPath: config.sandbox === 'landlock' ? null : config.bwrapPath,
+            required: config.sandbox !== 'auto',
             hiddenDirs: [
               ...new Set([spoolDir, options.dataDir, ...config.hiddenPaths].map((dir) => resolve(dir))),
             ],
@@ -378,8 +379,11 @@ class SlurmExecutorImpl implements SlurmExecutor {
     };
     // The script in the same sandbox as on the shell path (the spool with other jobs' files and keys hidden).
     if (this.sandbox !== null) {
-      env.NUBES_SANDBOX_BWRAP = this.sandbox.bwrapPath;
-      env.NUBES_SANDBOX_HIDE = this.sandbox.hiddenDirs.join(':');
+      const { landlockPath, bwrapPath } = this.sandbox;
+      if (landlockPath !== null) env.NUBES_SANDBOX_LANDLOCK = landlockPath;
+      if (bwrapPath !== null) env.NUBES_SANDBOX_BWRAP = bwrapPath;
+      // One folder a line (the configuration refuses paths with line breaks).
+      env.NUBES_SANDBOX_HIDE = this.sandbox.hiddenDirs.join('\n');
       if (this.sandbox.required) env.NUBES_SANDBOX_REQUIRED = '1';
     }
     const storage = this.options.storage;

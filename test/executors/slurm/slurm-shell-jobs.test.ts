@@ -11,6 +11,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { access, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import type { Invocation, InvocationResult } from '../../../src/executors/executor.js';
 import type { ServiceSpec } from '../../../src/fdl/service-spec.js';
@@ -20,8 +21,13 @@ import { TestDataDir, waitFor } from '../helpers.js';
 import { ACCESS_KEY_ID, SECRET_KEY } from '../../s3api/s3-fixture.js';
 import { slurmMissing } from '../../support/slurm-cluster.js';
 import { startSlurmFixture, type SlurmFixture } from './slurm-fixture.js';
+import { DEFAULT_LANDLOCK_PATH } from '../../../src/executors/slurm/config-schema.js';
+import { probeLandlock } from '../../../src/supervisor/landlock.js';
 
 const missing = await slurmMissing();
+/** The sandbox `auto` picks on this machine: Landlock when the kernel has it (and the helper is built). */
+const landlockWhy = await probeLandlock(DEFAULT_LANDLOCK_PATH);
+const autoSandbox = landlockWhy === null ? 'landlock' : 'bwrap';
 const BUCKET = 'shell-jobs';
 const INPUT_KEY = 'in/dir/a b é ✓.txt';
 const INPUT_TEXT = 'first line\nsecond line with ünïcode\n';
@@ -225,6 +231,8 @@ void describe(
           assert.equal(env.get('TMP_OUTPUT_DIR'), `${cwd}/output`);
           assert.equal(env.get('INPUT_FILE_PATH'), `${cwd}/input/a b é ✓.txt`);
           assert.equal(env.get('LANG'), 'C.UTF-8');
+          // Under Landlock, /tmp is hidden and the job's temporary files go to its folder.
+          assert.equal(env.get('TMPDIR'), autoSandbox === 'landlock' ? cwd : undefined);
           assert.ok(env.has('EVENT'));
           assert.match(env.get('SLURM_JOB_ID') ?? '', /^\d+$/, 'the node tells the script its job id');
           // Nothing of the batch script's own state: no key, no endpoint, no platform variable.
@@ -251,6 +259,7 @@ void describe(
             'PATH',
             'QUOTED_VAR',
             'STORAGE_OBJECT_KEY',
+            ...(autoSandbox === 'landlock' ? ['TMPDIR'] : []),
             'TMP_INPUT_DIR',
             'TMP_OUTPUT_DIR',
           ]);
@@ -441,34 +450,68 @@ void describe(
       },
     );
 
-    test(
-      'the script runs in the sandbox: data folder and spool hidden, the filesystem read-only, its folder writable',
-      { timeout: 60_000 },
-      async () => {
-        const secret = join(fixture.cluster.dir, 'platform-secret.txt');
-        await writeFile(secret, 'not for scripts');
-        const spec = service(
-          'shell-sandbox',
-          [
-            'if cat "$SECRET_FILE" 2>/dev/null; then echo "secret: readable"; else echo "secret: hidden"; fi',
-            'echo "submission: $(ls -A .. | tr "\\n" " ")"',
-            'if touch /usr/nubes-sandbox-probe 2>/dev/null; then echo "usr: writable"; else echo "usr: read-only"; fi',
-            'echo "own: $(cat "$INPUT_FILE_PATH")" | tee "$TMP_OUTPUT_DIR/own.txt"',
-          ].join('\n'),
-          { variables: { SECRET_FILE: secret } },
-        );
-        const { result, log } = await run(await invocation(spec, 'the body'));
-        assert.equal(result.status, 'succeeded', log);
-        assert.match(log, /secret: hidden/);
-        // Of its submission's folder it sees its own folder and the script, not the task files with keys.
-        assert.match(log, /submission: 0\.w script-[0-9a-f]{16}\.sh \n/);
-        assert.match(log, /usr: read-only/);
-        assert.equal(await text('out/shell-sandbox/own.txt'), 'own: the body\n');
-      },
-    );
+    for (const kind of ['landlock', 'bwrap'] as const) {
+      test(
+        `the script runs in the ${kind} sandbox: data folder, spool and other processes out of reach, its folder writable`,
+        {
+          timeout: 60_000,
+          skip: kind === 'landlock' && landlockWhy !== null ? `no Landlock: ${landlockWhy}` : false,
+        },
+        async () => {
+          const secret = join(fixture.cluster.dir, 'platform-secret.txt');
+          await writeFile(secret, 'not for scripts');
+          // A process of the same user outside the job (as another job's would be).
+          const outsider = spawn('sleep', ['60'], { stdio: 'ignore', env: { OUTSIDER_SECRET: 'x' } });
+          const sandboxed = await fixture.executor({ sandbox: kind });
+          try {
+            const spec = service(
+              `shell-sandbox-${kind}`,
+              [
+                'if cat "$SECRET_FILE" 2>/dev/null; then echo "secret: readable"; else echo "secret: hidden"; fi',
+                // The submission's task files hold the job's key.
+                'if cat ../0.sh >/dev/null 2>&1; then echo "task file: readable"; else echo "task file: hidden"; fi',
+                'echo "submission: $(ls -A .. 2>/dev/null | tr "\\n" " ")"',
+                'if touch /usr/nubes-sandbox-probe 2>/dev/null; then echo "usr: writable"; else echo "usr: read-only"; fi',
+                'if echo x > /tmp/nubes-sandbox-probe-$$ 2>/dev/null; then echo "tmp: writable"; else echo "tmp: refused"; fi',
+                't=$(mktemp) && echo "mktemp: $t" && rm "$t"',
+                'if kill -0 "$OUTSIDER" 2>/dev/null; then echo "signal: sent"; else echo "signal: refused"; fi',
+                'if cat "/proc/$OUTSIDER/environ" >/dev/null 2>&1; then echo "environ: readable"; else echo "environ: refused"; fi',
+                'echo hi > /dev/null && echo "dev null: writable"',
+                'echo "own: $(cat "$INPUT_FILE_PATH")" | tee "$TMP_OUTPUT_DIR/own.txt"',
+              ].join('\n'),
+              { variables: { SECRET_FILE: secret, OUTSIDER: String(outsider.pid) } },
+            );
+            const job = await invocation(spec, 'the body');
+            const { result, log } = await run(job, sandboxed);
+            assert.equal(result.status, 'succeeded', log);
+            assert.match(log, /secret: hidden/);
+            assert.match(log, /task file: hidden/);
+            assert.match(log, /usr: read-only/);
+            assert.match(log, /signal: refused/);
+            assert.match(log, /environ: refused/);
+            assert.match(log, /dev null: writable/);
+            assert.equal(await text(`out/shell-sandbox-${kind}/own.txt`), 'own: the body\n');
+            if (kind === 'bwrap') {
+              // Of its submission's folder it sees its own folder and the script; /tmp is its own.
+              assert.match(log, /submission: 0\.w script-[0-9a-f]{16}\.sh \n/);
+              assert.match(log, /tmp: writable/);
+              assert.match(log, /mktemp: \/tmp\/tmp\./);
+            } else {
+              // The submission's folder cannot be listed; /tmp is hidden, TMPDIR is the job's folder.
+              assert.match(log, /submission: \n/);
+              assert.match(log, /tmp: refused/);
+              assert.match(log, /mktemp: \/.*\/0\.w\/tmp\./);
+            }
+          } finally {
+            outsider.kill();
+            await sandboxed.close();
+          }
+        },
+      );
+    }
 
     test(
-      "the sandbox keeps the node's devices (GPUs) and gives each job its own /dev/shm",
+      "the sandbox keeps the node's devices (GPUs); bubblewrap gives each job its own /dev/shm, Landlock the node's",
       { timeout: 60_000 },
       async () => {
         // A file in the node's /dev/shm (another job's shared memory) and the node's device list.
@@ -477,30 +520,43 @@ void describe(
           .filter((entry) => entry.isCharacterDevice())
           .map((entry) => entry.name)
           .sort();
+        const bwrap = await fixture.executor({ sandbox: 'bwrap' });
         try {
           const spec = service(
             'shell-sandbox-dev',
             [
               'for d in /dev/*; do [ -c "$d" ] && [ ! -L "$d" ] && echo "device: ${d#/dev/}"; done',
               'echo "shm: $(ls -A /dev/shm | tr "\\n" " ")"',
-              'echo private > /dev/shm/mine && echo "shm writable"',
+              'echo "from $JOB_UUID" > /dev/shm/nubes-shm-probe && echo "shm writable"',
             ].join('\n'),
           );
-          const { result, log } = await run(await invocation(spec, '{}'));
-          assert.equal(result.status, 'succeeded', log);
-          const seen = [...log.matchAll(/^device: (.+)$/gm)].map((match) => match[1]).sort();
-          assert.deepEqual(seen, hostDevices, log);
-          assert.match(log, /^shm: $/m);
-          assert.match(log, /^shm writable$/m);
-          assert.deepEqual(await readdir(shared), [], 'the job wrote into its own /dev/shm only');
-          await assert.rejects(access('/dev/shm/mine'));
+          const inBwrap = await run(await invocation(spec, '{}'), bwrap);
+          assert.equal(inBwrap.result.status, 'succeeded', inBwrap.log);
+          const seen = [...inBwrap.log.matchAll(/^device: (.+)$/gm)].map((match) => match[1]).sort();
+          assert.deepEqual(seen, hostDevices, inBwrap.log);
+          assert.match(inBwrap.log, /^shm: $/m);
+          assert.match(inBwrap.log, /^shm writable$/m);
+          await assert.rejects(
+            access('/dev/shm/nubes-shm-probe'),
+            'the job wrote into its own /dev/shm only',
+          );
+          if (landlockWhy !== null) return;
+
+          const inLandlock = await run(await invocation(spec, '{}'), executor);
+          assert.equal(inLandlock.result.status, 'succeeded', inLandlock.log);
+          const seenThere = [...inLandlock.log.matchAll(/^device: (.+)$/gm)].map((match) => match[1]).sort();
+          assert.deepEqual(seenThere, hostDevices, inLandlock.log);
+          assert.match(inLandlock.log, new RegExp(`^shm: .*${shared.slice('/dev/shm/'.length)}`, 'm'));
+          assert.match(await readFile('/dev/shm/nubes-shm-probe', 'utf8'), /^from shell-sandbox-dev-/);
         } finally {
+          await bwrap.close();
           await rm(shared, { recursive: true, force: true });
+          await rm('/dev/shm/nubes-shm-probe', { force: true });
         }
       },
     );
 
-    test('a sandbox that fails to start is tried again; a script that exits 1 in it is not', async () => {
+    test('a bubblewrap sandbox that fails to start is tried again; a script that exits 1 in it is not', async () => {
       // A bwrap that fails once before starting anything (as a mount changing under it would make it), then
       // is the real one.
       const wrapper = join(fixture.cluster.dir, 'flaky-bwrap');
@@ -511,7 +567,7 @@ void describe(
           'exec /usr/bin/bwrap "$@"\n',
         { mode: 0o755 },
       );
-      const flaky = await fixture.executor({ bwrapPath: wrapper });
+      const flaky = await fixture.executor({ bwrapPath: wrapper, sandbox: 'bwrap' });
       try {
         const retried = await run(await invocation(service('shell-bwrap-retry', 'echo ran'), '{}'), flaky);
         assert.equal(retried.result.status, 'succeeded', retried.log);
@@ -531,20 +587,52 @@ void describe(
       }
     });
 
-    test('without bubblewrap on the node: auto runs the script bare with a note, bwrap fails the job', async () => {
+    test('a node whose kernel has no Landlock: auto uses bubblewrap with a note, landlock fails the job', async () => {
+      // A helper as the real one answers on such a kernel: its status line on the descriptor, exit 125.
+      const helper = join(fixture.cluster.dir, 'old-kernel-landlock');
+      await writeFile(
+        helper,
+        '#!/bin/sh\necho "nubes-landlock: the kernel has no Landlock (simulated)" >&2\n' +
+          'echo "unsupported the kernel has no Landlock (simulated)" >&3\nexit 125\n',
+        { mode: 0o755 },
+      );
+      const auto = await fixture.executor({ landlockPath: helper });
+      const required = await fixture.executor({ landlockPath: helper, sandbox: 'landlock' });
+      const spec = service('shell-no-landlock', 'echo "submission: $(ls -A .. 2>/dev/null | tr "\\n" " ")"');
+      try {
+        const fallback = await run(await invocation(spec, '{}'), auto);
+        assert.equal(fallback.result.status, 'succeeded', fallback.log);
+        assert.match(
+          fallback.log,
+          /\[nubes\] Landlock is not available \(the kernel has no Landlock \(simulated\)\): the script runs in bubblewrap/,
+        );
+        assert.match(fallback.log, /submission: 0\.w script-[0-9a-f]{16}\.sh \n/, 'in bubblewrap');
+        const refused = await run(await invocation(spec, '{}'), required);
+        assert.equal(refused.result.status, 'failed');
+        assert.equal(refused.result.error?.code, 'SANDBOX_UNAVAILABLE');
+        assert.match(refused.result.error?.message ?? '', /the kernel has no Landlock \(simulated\)/);
+        assert.doesNotMatch(refused.log, /submission:/);
+      } finally {
+        await auto.close();
+        await required.close();
+      }
+    });
+
+    test('a node with neither sandbox: auto runs the script bare with a note, bwrap fails the job', async () => {
       const spec = service('shell-no-bwrap', 'echo ran');
-      const auto = await fixture.executor({ bwrapPath: '/nonexistent/bwrap' });
-      const required = await fixture.executor({ bwrapPath: '/nonexistent/bwrap', sandbox: 'bwrap' });
+      const missingBoth = { landlockPath: '/nonexistent/nubes-landlock', bwrapPath: '/nonexistent/bwrap' };
+      const auto = await fixture.executor(missingBoth);
+      const required = await fixture.executor({ ...missingBoth, sandbox: 'bwrap' });
       try {
         const bare = await run(await invocation(spec, '{}'), auto);
         assert.equal(bare.result.status, 'succeeded');
         assert.match(
           bare.log,
-          /\[nubes\] the script runs without a sandbox: bubblewrap \(\/nonexistent\/bwrap\)/,
+          /\[nubes\] the script runs without a sandbox: the Landlock helper \(\/nonexistent\/nubes-landlock\) is not installed on this node; bubblewrap \(\/nonexistent\/bwrap\) is not installed on this node/,
         );
         const refused = await run(await invocation(spec, '{}'), required);
         assert.equal(refused.result.status, 'failed');
-        assert.equal(refused.result.error?.code, 'INTERNAL');
+        assert.equal(refused.result.error?.code, 'SANDBOX_UNAVAILABLE');
         assert.doesNotMatch(refused.log, /^ran$/m);
       } finally {
         await auto.close();
@@ -590,12 +678,10 @@ void describe(
         const secret = join(fixture.cluster.dir, 'platform-secret-2.txt');
         await writeFile(secret, 'not for scripts');
         const supervised = await fixture.executor({ shellJobs: false });
-        const bare = await fixture.executor({ shellJobs: false, bwrapPath: '/nonexistent/bwrap' });
-        const required = await fixture.executor({
-          shellJobs: false,
-          bwrapPath: '/nonexistent/bwrap',
-          sandbox: 'bwrap',
-        });
+        const inBwrap = await fixture.executor({ shellJobs: false, sandbox: 'bwrap' });
+        const missingBoth = { landlockPath: '/nonexistent/nubes-landlock', bwrapPath: '/nonexistent/bwrap' };
+        const bare = await fixture.executor({ shellJobs: false, ...missingBoth });
+        const required = await fixture.executor({ shellJobs: false, ...missingBoth, sandbox: 'bwrap' });
         const spec = service(
           'supervisor-sandbox',
           [
@@ -603,6 +689,8 @@ void describe(
             'echo "spool: $(ls -A "$SPOOL" 2>/dev/null | wc -l)"',
             // A probe of its own: the bare run below really writes it (and removes it).
             'if touch /usr/nubes-supervisor-probe 2>/dev/null; then echo "usr: writable"; rm /usr/nubes-supervisor-probe; else echo "usr: read-only"; fi',
+            // Landlock cannot grant a folder above a hidden one without all below it: / is not listable.
+            'if ls / >/dev/null 2>&1; then echo "root: listable"; else echo "root: not listable"; fi',
             'echo "own: $(cat "$INPUT_FILE_PATH")" > "$TMP_OUTPUT_DIR/own.txt"',
           ].join('\n'),
           { variables: { SECRET_FILE: secret, SPOOL: join(fixture.cluster.dir, 'jobs') } },
@@ -614,17 +702,27 @@ void describe(
           return { result, log: await readFile(started.logPath, 'utf8').catch(() => '') };
         };
         try {
-          const inside = await runOn(supervised);
-          assert.equal(inside.result.status, 'succeeded', inside.log);
-          assert.deepEqual(supervised.jobPaths, { shell: 0, supervisor: 1 });
-          assert.match(inside.log, /secret: hidden/);
-          assert.match(inside.log, /spool: 0\n/);
-          assert.match(inside.log, /usr: read-only/);
-          assert.equal(await text('out/supervisor-sandbox/own.txt'), 'own: the body\n');
+          // auto (Landlock here when the kernel has it), then bubblewrap: the same confinement.
+          for (const [on, kind] of [
+            [supervised, autoSandbox],
+            [inBwrap, 'bwrap'],
+          ] as const) {
+            const inside = await runOn(on);
+            assert.equal(inside.result.status, 'succeeded', inside.log);
+            assert.deepEqual(on.jobPaths, { shell: 0, supervisor: 1 });
+            assert.match(inside.log, /secret: hidden/);
+            assert.match(inside.log, /spool: 0\n/);
+            assert.match(inside.log, /usr: read-only/);
+            assert.match(inside.log, kind === 'landlock' ? /root: not listable/ : /root: listable/);
+            assert.equal(await text('out/supervisor-sandbox/own.txt'), 'own: the body\n');
+          }
 
           const outside = await runOn(bare);
           assert.equal(outside.result.status, 'succeeded', outside.log);
-          assert.match(outside.log, /the script runs without a sandbox: bubblewrap \(\/nonexistent\/bwrap\)/);
+          assert.match(
+            outside.log,
+            /the script runs without a sandbox: the Landlock helper \(\/nonexistent\/nubes-landlock\) is not installed on this host; bubblewrap \(\/nonexistent\/bwrap\) is not installed on this host/,
+          );
           assert.match(outside.log, /secret: readable/);
 
           const refused = await runOn(required);
@@ -632,7 +730,7 @@ void describe(
           assert.equal(refused.result.error?.code, 'SANDBOX_UNAVAILABLE', refused.log);
           assert.doesNotMatch(refused.log, /secret:/);
         } finally {
-          await Promise.all([supervised.close(), bare.close(), required.close()]);
+          await Promise.all([supervised.close(), inBwrap.close(), bare.close(), required.close()]);
           await rm('/usr/nubes-supervisor-probe', { force: true });
         }
       },
