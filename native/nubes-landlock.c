@@ -80,7 +80,7 @@ struct path_beneath_attr {
 
 static int status_fd = -1;
 static int ruleset_fd = -1;
-static char *hidden[MAX_PATHS];
+static char *hidden[MAX_PATHS + 1]; /* and /dev, while / is walked */
 static size_t hidden_count;
 
 /* Reports why the sandbox cannot be made (stderr, and the status descriptor) and exits 125. */

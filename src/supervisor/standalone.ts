@@ -68,7 +68,9 @@ async function usableSandbox(
     const reason = (await present(landlockPath, fsConstants.X_OK))
       ? await probeLandlock(landlockPath)
       : `the Landlock helper (${landlockPath}) is not installed on this host`;
-    if (reason === null) return { kind: 'landlock', landlockPath, hiddenDirs, tmpDirs: [tmpdir()] };
+    // The folder of the jobs' own folders is hidden too (the job's is granted back).
+    const tmpDirs = [...new Set([tmpdir(), config.workRoot ?? tmpdir()])];
+    if (reason === null) return { kind: 'landlock', landlockPath, hiddenDirs, tmpDirs };
     why.push(reason);
   }
   if (sandbox.bwrapPath !== null) {

@@ -94,21 +94,29 @@ void describe('standalone supervisor (runStandalone with an injected store)', ()
     assert.equal(await runStandalone(streams, () => Promise.resolve(store)), 1);
   });
 
-  void test('the sandbox settings: folders to hide must be absolute, without ..', () => {
+  void test('the sandbox settings: folders to hide, one a line, must be absolute, without ..', () => {
     const base = { FUNCTION_CONFIG: functionConfig(makeService({ script: 'true' })) };
     const config = loadStandaloneConfig({
       ...base,
+      NUBES_SANDBOX_LANDLOCK: '/opt/nubes/dist/native/nubes-landlock',
       NUBES_SANDBOX_BWRAP: '/usr/bin/bwrap',
-      NUBES_SANDBOX_HIDE: '/srv/spool:/var/lib/nubes',
+      NUBES_SANDBOX_HIDE: '/srv/spool\n/var/lib/nubes:2',
       NUBES_SANDBOX_REQUIRED: '1',
     });
     assert.deepEqual(config.sandbox, {
+      landlockPath: '/opt/nubes/dist/native/nubes-landlock',
       bwrapPath: '/usr/bin/bwrap',
-      hiddenDirs: ['/srv/spool', '/var/lib/nubes'],
+      hiddenDirs: ['/srv/spool', '/var/lib/nubes:2'],
       required: true,
     });
+    assert.deepEqual(loadStandaloneConfig({ ...base, NUBES_SANDBOX_BWRAP: '/usr/bin/bwrap' }).sandbox, {
+      landlockPath: null,
+      bwrapPath: '/usr/bin/bwrap',
+      hiddenDirs: [],
+      required: false,
+    });
     assert.equal(loadStandaloneConfig(base).sandbox, null);
-    for (const hide of ['relative/spool', '/srv/../etc', '/srv/spool:']) {
+    for (const hide of ['relative/spool', '/srv/../etc', '/srv/spool\n']) {
       assert.throws(
         () =>
           loadStandaloneConfig({ ...base, NUBES_SANDBOX_BWRAP: '/usr/bin/bwrap', NUBES_SANDBOX_HIDE: hide }),

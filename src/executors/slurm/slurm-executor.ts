@@ -16,7 +16,8 @@
  * - Restart: a job that a killed (or, with `onStop: keep`, stopped) process left in Slurm is followed to its
  *   end when the queue runs it again (orphans.ts), not submitted a second time.
  */
-import { mkdir } from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import { access, mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { ErrorData, Logger } from '../../core/index.js';
 import { PlatformError, toPlatformError } from '../../core/index.js';
@@ -75,6 +76,21 @@ export async function createSlurmExecutor(options: SlurmExecutorOptions): Promis
   const spoolDir = options.config.spoolDir ?? join(options.dataDir, 'slurm');
   await mkdir(spoolDir, { recursive: true, mode: 0o700 });
   const orphans = await Orphans.scan(spoolDir, options.logger);
+  const { sandbox, landlockPath } = options.config;
+  if (sandbox === 'auto' || sandbox === 'landlock') {
+    // The nodes run the helper from the same path; one not built here (no C compiler) is likely missing there.
+    const missing = await access(landlockPath, fsConstants.X_OK).then(
+      () => false,
+      () => true,
+    );
+    if (missing)
+      options.logger.warn(
+        { landlockPath },
+        sandbox === 'auto'
+          ? 'the Landlock helper is not built (npm run build needs a C compiler): jobs run in bubblewrap'
+          : 'the Landlock helper is not built (npm run build needs a C compiler): jobs will fail with SANDBOX_UNAVAILABLE',
+      );
+  }
   return new SlurmExecutorImpl(options, cli, spoolDir, orphans);
 }
 
