@@ -16,7 +16,7 @@
  * Nubes runs are timed from just before the first POST to the last job's recorded finish; plain runs from
  * just before sbatch to the moment squeue (read every 100 ms) shows none of the array's tasks left. The
  * machine is shared and runs vary by more than the target, so plain `true`, plain same work and both Nubes
- * on Slurm runs go BENCH_ROUNDS (default 5) times each, each round starting with the next of them. The table
+ * on Slurm runs go BENCH_ROUNDS (default 9) times each, each round starting with the next of them. The table
  * shows their medians, every run, and the median of each run's ratio to the plain `true` run of its own
  * round (the machine's drift over the benchmark cancels out); the load average is printed beside the
  * numbers. The cluster keeps ended jobs BENCH_MIN_JOB_AGE seconds (5). Results: bench/results/executors.json.
@@ -44,7 +44,7 @@ const SCRIPT = 'true';
  */
 const MIN_JOB_AGE = Number(process.env.BENCH_MIN_JOB_AGE ?? '5');
 /** Rounds of the Slurm runs (plain `true`, plain same work, Nubes), in rotating order; medians are reported. */
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? '5');
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? '9');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Row {
