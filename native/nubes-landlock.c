@@ -161,9 +161,13 @@ static void grant_all_but_hidden(const char *dir, uint64_t rights) {
 
 /* Clears every capability (a job run by root keeps none, as bubblewrap's --cap-drop ALL). */
 static void drop_capabilities(void) {
-  for (int cap = 0; cap <= 63; cap++)
-    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL && errno != EPERM)
-      give_up("error", "cannot drop capability %d: %s", cap, strerror(errno));
+  /* Up to the kernel's last capability (EINVAL past it); without CAP_SETPCAP (EPERM) none can be dropped,
+   * and an unprivileged process has none to lose. */
+  for (int cap = 0; cap <= 63; cap++) {
+    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0) continue;
+    if (errno == EINVAL || errno == EPERM) break;
+    give_up("error", "cannot drop capability %d: %s", cap, strerror(errno));
+  }
   prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
   struct __user_cap_header_struct header = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
   struct __user_cap_data_struct data[2];

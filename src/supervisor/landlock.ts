@@ -9,9 +9,6 @@
 import { execFile } from 'node:child_process';
 import { isAbsolute } from 'node:path';
 
-/** The helper's exit status when it could not make the sandbox (the command never ran). */
-export const LANDLOCK_SETUP_FAILED_EXIT = 125;
-
 export interface LandlockArgsInput {
   landlockPath: string;
   /** Folders the script must not see (the spool, the data folder); those missing on the host are skipped. */

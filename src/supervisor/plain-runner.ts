@@ -2,7 +2,8 @@
  * @module supervisor/plain-runner
  * A ScriptRunner with no memory limit of its own, for the standalone supervisor: inside a container, a
  * Slurm job or Lambda, the host already limits the process (and on a Slurm node it may run the script in
- * Landlock or bubblewrap, to hide other jobs' files). Timeouts, cancellation, the capped log and the process-group kill still apply.
+ * Landlock or bubblewrap, to hide other jobs' files). Timeouts, cancellation, the capped log and the
+ * process-group kill still apply.
  */
 import { buildBwrapArgv } from '../executors/local/sandbox.js';
 import { buildLandlockArgv } from './landlock.js';
