@@ -102,11 +102,12 @@ export const slurmExecutorConfigSchema = z
     /** Jobs of all services at once (reported in capabilities; the dispatcher enforces it). @default 1000 */
     maxConcurrentJobs: z.number().int().min(1).max(1_000_000).default(1000),
     /**
-     * Jobs of the same shape go as one job array: the array is submitted once no job has joined it for
-     * this long. A single job goes as a plain job. @default 25
+     * Jobs of the same shape go as one job array, submitted this long after its first job; while an sbatch
+     * of that shape is under way, the next array keeps gathering until it returns. A single job goes as a
+     * plain job. @default 25
      */
     arrayWindowMs: z.number().int().min(0).max(10_000).default(25),
-    /** Longest a job waits for others to join its array while they keep coming. @default 1000 */
+    /** Longest a job waits for its array while sbatch calls of its shape are under way. @default 1000 */
     maxArrayWaitMs: z.number().int().min(0).max(60_000).default(1000),
     /** Most tasks in one array (keep below the cluster's MaxArraySize). @default 1000 */
     maxArraySize: z.number().int().min(1).max(100_000).default(1000),

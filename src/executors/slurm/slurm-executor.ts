@@ -5,9 +5,9 @@
  * the job's folder. Jobs whose storage is the platform's own do this in the batch script itself (POSIX sh
  * and curl: shell-task.ts, shell-supervisor.ts); others start the standalone Node supervisor.
  *
- * - Submission: invocations of the same shape (equal sbatch options) go as one job array until none has
- *   joined it for `arrayWindowMs` (submissions.ts); a lone one goes as a plain job. Spool files are read
- *   and written by a worker thread (spool-io.ts).
+ * - Submission: invocations of the same shape (equal sbatch options) go as one job array, gathered for
+ *   `arrayWindowMs` after the first, or while an sbatch of that shape is under way (submissions.ts); a lone
+ *   one goes as a plain job. Spool files are read and written by a worker thread (spool-io.ts).
  * - Completion: the result file, seen by a watch on the submission's folder as soon as it is renamed into
  *   place; squeue (read every `pollIntervalMs` while jobs are out) covers what leaves no result (Slurm's
  *   time limit, a lost node, a cancel outside Nubes) and feeds the live log of running jobs.

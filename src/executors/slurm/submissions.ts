@@ -1,12 +1,14 @@
 /**
  * @module executors/slurm/submissions
  * Gathers invocations into sbatch submissions: those with equal sbatch options go as one job array (up to
- * `maxArraySize` tasks) until none has joined it for `arrayWindowMs`, or `maxArrayWaitMs` after its first
- * while they keep coming, so that a burst of any length is one array (one sbatch, one job record for
- * slurmctld) and a steady stream still goes out in time; a lone invocation goes as a plain job. Each task
- * finds its files by its index; they are written (by the spool's worker thread) as the task joins, so the
- * array goes as soon as its window closes. While an sbatch of one shape is under way, the next group of
- * that shape keeps gathering until it returns. A task cancelled before its array went is left out of it.
+ * `maxArraySize` tasks); a lone invocation goes as a plain job. A group goes `arrayWindowMs` after its
+ * first task, unless an sbatch of its shape is under way: then it keeps gathering until that returns (or
+ * until it has waited `maxArrayWaitMs`). So the first jobs of a burst reach Slurm at once, while the rest
+ * of the burst gathers into a few arrays, each as large as what came while the one before was written and
+ * submitted (one sbatch and one job record for slurmctld per array), and a steady stream still goes out in
+ * time. Each task finds its files by its index; they are written (by the spool's worker thread) as the
+ * task joins, so an array goes as soon as its time comes. A task cancelled before its array went is left
+ * out of it.
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -65,9 +67,8 @@ interface Group {
   /** Scripts already written to its folder (`script-<hash>.sh`). */
   scripts: Set<string>;
   timer: NodeJS.Timeout | null;
-  /** When its first task came (it goes `maxArrayWaitMs` after at the latest) and its last. */
+  /** When its first task came: it goes `arrayWindowMs` after, or `maxArrayWaitMs` after at the latest. */
   firstMs: number;
-  lastMs: number;
   /** Its window closed while an sbatch of its shape was under way: it goes when that returns. */
   deferred: boolean;
 }
@@ -102,7 +103,6 @@ export class Submissions {
     const group = this.groups.get(key) ?? this.open(key, sbatchOptions, task);
     task.index = group.tasks.length;
     group.tasks.push(task);
-    group.lastMs = Date.now();
     const ops = taskFileOps(group.dir, task.index, task);
     const script = task.shell?.script;
     if (script !== undefined && !group.scripts.has(script.name)) {
@@ -113,7 +113,7 @@ export class Submissions {
     if (group.tasks.length >= this.options.config.maxArraySize) {
       this.flush(key, group);
     } else if (group.timer === null && !group.deferred) {
-      this.arm(key, group, this.options.config.arrayWindowMs);
+      this.arm(key, group, this.options.config.arrayWindowMs, false);
     }
   }
 
@@ -144,7 +144,6 @@ export class Submissions {
       scripts: new Set(),
       timer: null,
       firstMs: now,
-      lastMs: now,
       deferred: false,
     };
     this.groups.set(key, group);
@@ -152,19 +151,17 @@ export class Submissions {
   }
 
   /**
-   * The group's timer: it goes once no task has joined it for `arrayWindowMs` (a burst of jobs becomes one
-   * array, however long it takes to arrive), or `maxArrayWaitMs` after its first task (a steady stream
-   * still goes out in time).
+   * The group's timer: it goes `arrayWindowMs` after its first task (flush defers it while an sbatch of its
+   * shape is under way), or, deferred, `maxArrayWaitMs` after its first task whatever is under way.
    */
-  private arm(key: string, group: Group, delayMs: number): void {
-    group.timer = setTimeout(() => {
-      group.timer = null;
-      const { arrayWindowMs, maxArrayWaitMs } = this.options.config;
-      const now = Date.now();
-      const due = Math.min(group.lastMs + arrayWindowMs, group.firstMs + maxArrayWaitMs);
-      if (due > now) this.arm(key, group, due - now);
-      else this.flush(key, group);
-    }, delayMs);
+  private arm(key: string, group: Group, afterFirstMs: number, force: boolean): void {
+    group.timer = setTimeout(
+      () => {
+        group.timer = null;
+        this.flush(key, group, force);
+      },
+      Math.max(0, group.firstMs + afterFirstMs - Date.now()),
+    );
   }
 
   /**
@@ -191,8 +188,10 @@ export class Submissions {
     if (this.groups.get(key) !== group) return;
     if (group.timer !== null) clearTimeout(group.timer);
     group.timer = null;
-    if (!now && (this.busy.get(key) ?? 0) > 0 && group.tasks.length < this.options.config.maxArraySize) {
+    const { maxArraySize, maxArrayWaitMs } = this.options.config;
+    if (!now && (this.busy.get(key) ?? 0) > 0 && group.tasks.length < maxArraySize) {
       group.deferred = true;
+      this.arm(key, group, maxArrayWaitMs, true);
       return;
     }
     this.groups.delete(key);
