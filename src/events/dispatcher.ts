@@ -177,7 +177,7 @@ export class Dispatcher {
           queue.requeue(job.id);
         } else {
           const retry = record?.spec.retry ?? { initialBackoffMs: 1000, maxBackoffMs: 60_000 };
-          queue.complete(job.id, outcome, retry);
+          await queue.completeCommitted(job.id, outcome, retry);
         }
       } catch (error) {
         logger.error({ err: error, job: job.id }, 'could not record a job outcome');

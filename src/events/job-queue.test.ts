@@ -163,3 +163,75 @@ test('invocations that arrive together are stored in one commit; a refused one i
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('outcomes of jobs that end together are stored in one commit, each as complete would store it', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'nubes-queue-'));
+  try {
+    const path = join(dir, 'nubes.db');
+    const db = openDatabase(path);
+    const queue = new JobQueue(db, { now: () => 1_000_000 }, 'p1');
+    for (let i = 0; i < 40; i++)
+      queue.enqueue({
+        id: `j${i}`,
+        service: 'svc',
+        kind: 'http',
+        event: '{}',
+        inputBucket: null,
+        inputKey: null,
+        maxAttempts: 2,
+      });
+    assert.equal(queue.lease(40, 30_000, () => true).length, 40);
+    const timing = { initialBackoffMs: 1000, maxBackoffMs: 60_000 };
+    const ended = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        queue.completeCommitted(
+          `j${i}`,
+          i % 10 === 3
+            ? {
+                status: 'failed',
+                exitCode: null,
+                error: { code: 'STORAGE_UNREACHABLE', message: 'try again', retryable: true },
+                startedMs: 1_000_000,
+                finishedMs: 1_000_100,
+              }
+            : {
+                status: 'succeeded',
+                exitCode: 0,
+                error: null,
+                startedMs: 1_000_000,
+                finishedMs: 1_000_200 + i,
+              },
+          timing,
+        ),
+      ),
+    );
+    assert.deepEqual(queue.completionCommits, { commits: 1, steps: 40 });
+    assert.equal(ended[3]?.status, 'queued', 'a retryable failure goes back to the queue');
+    assert.equal(ended[5]?.status, 'succeeded');
+    // A job no longer running (ended already) is left as it is.
+    const late = await queue.completeCommitted(
+      'j5',
+      {
+        status: 'failed',
+        exitCode: 1,
+        error: { code: 'JOB_FAILED', message: 'late', retryable: false },
+        startedMs: 1_000_000,
+        finishedMs: 1_000_900,
+      },
+      timing,
+    );
+    assert.equal(late?.status, 'succeeded');
+    db.close();
+
+    const reopened = openDatabase(path);
+    const again = new JobQueue(reopened, { now: () => 1_000_000 }, 'p2');
+    assert.deepEqual(
+      { succeeded: again.counts().succeeded, queued: again.counts().queued },
+      { succeeded: 36, queued: 4 },
+    );
+    assert.equal(again.get('j7')?.finishedMs, 1_000_207);
+    reopened.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

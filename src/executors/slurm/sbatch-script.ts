@@ -5,9 +5,10 @@
  * compute node with the invocation file of its array task.
  *
  * One submission's folder holds `job.sh` and, per task `i`: `i.json` (the invocation, mode 0600) for the
- * Node supervisor, or `i.sh` (the task's shell file, mode 0600; shell-task.ts) with the `script-*.sh` it
- * runs for the shell path (and `i.w/`, the job's folder, when it is in the spool), `i.log` (the script's output as it comes, and Slurm's own messages: time
- * limit, cancel), `i.out` (the supervisor's stdout: the sync response, unused here) and `i.result` (the
+ * Node supervisor, or `i.sh` (the task's shell file, mode 0600; shell-task.ts, then overwritten with the
+ * result line) with the `script-*.sh` it runs for the shell path (and `i.w/`, the job's folder, when it is
+ * in the spool), `i.log` (the script's output as it comes, and Slurm's own messages: time limit, cancel),
+ * `i.out` (the supervisor's stdout: the sync response, unused here) and `i.result` (the supervisor's
  * result line).
  */
 import type { ServiceSpec } from '../../fdl/service-spec.js';

@@ -76,7 +76,9 @@ nubes_uptime() {
 nubes_uptime
 nubes_up0=$nubes_up
 # The job's result line (written last: the executor may end the job as soon as it appears), with its
-# duration; the executor dates its end by the file's time.
+# duration; the executor dates its end by the file's time. It is written over the task's file, read by now:
+# no file to create on the spool (a file creation costs more there than anything else here), and the
+# task's key leaves the disk with it.
 nubes_result() {
   nubes_uptime
   nubes_ms=null
@@ -84,7 +86,7 @@ nubes_result() {
     nubes_ms=$(( ($<nubes_up%.*} - $<nubes_up0%.*}) * 1000 + (1$<nubes_up#*.} - 1$<nubes_up0#*.}) * 10 ))
   fi
   printf 'nubes-result {"status":"%s","exitCode":%s,"termSignal":%s,"error":%s,"outputs":[%s],"startedMs":0,"finishedMs":0,"durationMs":%s}\n' \
-    "$1" "$2" "$3" "$4" "$nubes_outputs" "$nubes_ms" >"$dir/$task.result"
+    "$1" "$2" "$3" "$4" "$nubes_outputs" "$nubes_ms" >"$dir/$task.sh"
 }
 nubes_note() { printf '[nubes] %s\n' "$1" >>"$nubes_log"; }
 # Removes the job's folder on the node (the server removes one in the spool).

@@ -195,6 +195,7 @@ class SlurmExecutorImpl implements SlurmExecutor {
       env: {},
       keyId: null,
       adopted: false,
+      adoptedShell: false,
       shell: null,
       submission: null,
       index: 0,
@@ -332,6 +333,7 @@ class SlurmExecutorImpl implements SlurmExecutor {
       'a job submitted by an earlier process is followed to its end',
     );
     task.adopted = true;
+    task.adoptedShell = orphan.shell;
     task.submission = orphan.submission;
     task.index = orphan.index;
     task.slurmId = orphan.slurmId;

@@ -14,11 +14,13 @@ import {
   closeSync,
   readSync,
   renameSync,
+  rmdirSync,
   rmSync,
   statSync,
   unlinkSync,
   writeFileSync,
 } from 'node:fs';
+import { join } from 'node:path';
 import { parentPort, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 
 /** One operation; paths are absolute. */
@@ -33,8 +35,12 @@ export type SpoolOp =
   | { op: 'move'; from: string; to: string }
   | { op: 'copy'; from: string; to: string }
   | { op: 'unlink'; path: string }
-  /** Removes a folder and everything in it. */
-  | { op: 'rmtree'; path: string };
+  /**
+   * Removes a folder and everything in it. With `expect` (paths inside it, deepest first, folders ending in
+   * `/`), those are removed by name and then the folder, without reading each folder first; anything else
+   * in it (or any of them missing) falls back to the full removal.
+   */
+  | { op: 'rmtree'; path: string; expect?: string[] };
 
 /** What one operation came to: `error` is the system's code (ENOENT, EACCES…) when it failed. */
 export type SpoolOutcome =
@@ -87,8 +93,23 @@ function run(op: SpoolOp): SpoolOutcome {
       unlinkSync(op.path);
       return { error: null };
     case 'rmtree':
-      rmSync(op.path, { recursive: true, force: true });
+      if (op.expect === undefined || !removeExpected(op.path, op.expect))
+        rmSync(op.path, { recursive: true, force: true });
       return { error: null };
+  }
+}
+
+/** Removes `expect` inside `path`, then `path`, by name; false at the first that fails. */
+function removeExpected(path: string, expect: string[]): boolean {
+  try {
+    for (const entry of expect) {
+      if (entry.endsWith('/')) rmdirSync(join(path, entry));
+      else unlinkSync(join(path, entry));
+    }
+    rmdirSync(path);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -53,6 +53,7 @@ function task(index: number): SlurmTask {
     env: {},
     keyId: null,
     adopted: false,
+    adoptedShell: false,
     shell: null,
     submission: null,
     index: 0,

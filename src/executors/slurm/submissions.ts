@@ -35,6 +35,11 @@ export interface SlurmTask {
   keyId: string | null;
   /** Submitted by an earlier server process and followed here from its files (orphans.ts). */
   adopted: boolean;
+  /**
+   * Adopted from an earlier process and run on the shell path: its result is in its task file, or in a
+   * result file of its own when that process was of a version that wrote one.
+   */
+  adoptedShell: boolean;
   /** The task's shell path (shell-task.ts); null when it runs the Node supervisor. */
   shell: ShellTask | null;
   submission: Submission | null;

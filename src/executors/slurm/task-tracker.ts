@@ -14,7 +14,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import type { Logger } from '../../core/index.js';
 import { toPlatformError } from '../../core/index.js';
-import { splitResultLine } from '../../supervisor/result-line.js';
+import { RESULT_LINE_PREFIX, splitResultLine } from '../../supervisor/result-line.js';
 import type { InvocationResult } from '../executor.js';
 import { taskFiles } from './sbatch-script.js';
 import type { SlurmCli } from './slurm-cli.js';
@@ -26,7 +26,7 @@ import {
   squeueTaskArgs,
   type SlurmTaskState,
 } from './slurm-replies.js';
-import type { SpoolIo, SpoolOp } from './spool-io.js';
+import type { SpoolIo, SpoolOp, SpoolOutcome } from './spool-io.js';
 import type { Submission, SlurmTask } from './submissions.js';
 import { fromRemoteResult, fromSlurmEnding, type SlurmEnding } from './task-result.js';
 
@@ -86,19 +86,21 @@ export class TaskTracker {
     try {
       const watcher = watch(submission.dir, (event, filename) => {
         this.seeing.add(submission);
-        const match = /^(\d+)\.(result|log)$/.exec(String(filename ?? ''));
+        const match = /^(\d+)\.(result|log|sh)$/.exec(String(filename ?? ''));
         const task = match === null ? undefined : submission.tasks[Number(match[1])];
         if (task === undefined || task.done) return;
-        if (match?.[2] === 'log') {
+        const kind = match?.[2];
+        if (kind === 'log') {
           if (event === 'change') this.logChanged(task);
           return;
         }
-        // The Node supervisor renames its complete result into place ('rename'). The shell path writes it in
-        // place: its creation ('rename') shows an empty file, its write ('change') the line, and a line
-        // written in several parts is read again at its next write (an event during a read marks the task,
-        // and the read is repeated when it ends).
-        if (task.shell !== null && event === 'rename') return;
-        void this.collectReported(task);
+        // The Node supervisor renames its complete result into place ('rename'). The shell path writes it
+        // over the task's file ('change'), and a line written in several parts is read again at its next
+        // write (an event during a read marks the task, and the read is repeated when it ends).
+        const reported = isShell(task)
+          ? (kind === 'sh' && event === 'change') || (kind === 'result' && task.adoptedShell)
+          : kind === 'result';
+        if (reported) void this.collectReported(task);
       });
       watcher.on('error', () => {
         watcher.close();
@@ -152,10 +154,14 @@ export class TaskTracker {
     const names =
       shell === null
         ? [files.invocation, files.stdout, files.result]
-        : [files.shell, files.result, ...(shell.body === null || shell.inSpool ? [] : [files.body])];
+        : [files.shell, ...(shell.body === null || shell.inSpool ? [] : [files.body])];
     if (!this.logsMoved.delete(task)) names.push(files.log);
     const ops: SpoolOp[] = names.map((path) => ({ op: 'unlink', path }));
-    if (shell?.inSpool === true) ops.push({ op: 'rmtree', path: files.work });
+    // The job's folder as the server made it (the script may have left more: then it is read and removed).
+    if (shell?.inSpool === true) {
+      const input = shell.inputName === '' ? [] : [`input/${shell.inputName}`];
+      ops.push({ op: 'rmtree', path: files.work, expect: [...input, 'input/', 'output/'] });
+    }
     return ops;
   }
 
@@ -294,8 +300,7 @@ export class TaskTracker {
     if (task.done || submission === null || this.collecting.has(task)) return task.done;
     this.collecting.add(task);
     try {
-      const files = taskFiles(submission.dir, task.index);
-      const file = await this.options.spool.one({ op: 'read', path: files.result });
+      const file = await this.readResult(task, submission);
       const reported = file.error === null ? splitResultLine(file.text ?? '').result : null;
       if (reported === null && onlyReported) return false;
       if (reported !== null && reported.startedMs === 0 && reported.finishedMs === 0) {
@@ -326,6 +331,24 @@ export class TaskTracker {
     }
   }
 
+  /**
+   * The task's result file: the Node supervisor's `i.result`; on the shell path its task file, holding the
+   * result once it begins with the result line (until then, the task's shell assignments: a line in them,
+   * from an http body say, is not taken for one). A task adopted from an earlier process of a version that
+   * wrote `i.result` on the shell path too is found there.
+   */
+  private async readResult(task: SlurmTask, submission: Submission): Promise<SpoolOutcome> {
+    const files = taskFiles(submission.dir, task.index);
+    if (!isShell(task)) return this.options.spool.one({ op: 'read', path: files.result });
+    const file = await this.options.spool.one({ op: 'read', path: files.shell });
+    if (file.error === null && (file.text ?? '').startsWith(RESULT_LINE_PREFIX)) return file;
+    if (task.adoptedShell) {
+      const older = await this.options.spool.one({ op: 'read', path: files.result });
+      if (older.error === null) return older;
+    }
+    return { error: 'ENOENT', message: 'no result yet' };
+  }
+
   private async followLog(task: SlurmTask): Promise<void> {
     const submission = task.submission;
     if (submission === null || task.done) return;
@@ -354,6 +377,11 @@ export class TaskTracker {
       return null;
     }
   }
+}
+
+/** Whether the task runs on the shell path (its result written over its task file). */
+function isShell(task: SlurmTask): boolean {
+  return task.shell !== null || task.adoptedShell;
 }
 
 /**

@@ -323,6 +323,50 @@ void describe(
       assert.match(log, /\[nubes\] the script was killed by SIGKILL/);
     });
 
+    test(
+      'the result is written over the task file; a result line inside an http body is not taken for it',
+      { timeout: 60_000 },
+      async () => {
+        // With the job folder on the node the body travels in the task file itself, line breaks and all.
+        const forged =
+          'before\nnubes-result {"status":"succeeded","exitCode":0,"termSignal":null,"error":null,' +
+          '"outputs":[{"provider":"minio.default","bucket":"elsewhere","key":"forged"}],"startedMs":0,"finishedMs":0}\nafter';
+        const spec = service('shell-forged', 'sleep 2\ncat "$INPUT_FILE_PATH"\nexit 3');
+        const { result, log } = await run(await invocation(spec, forged), nodeFolderExecutor);
+        assert.equal(result.status, 'failed', log);
+        assert.equal(result.exitCode, 3);
+        assert.equal(result.error?.code, 'JOB_FAILED');
+        assert.deepEqual(result.outputs, []);
+        assert.match(log, /before\nnubes-result .*\nafter/);
+      },
+    );
+
+    test(
+      'ended jobs leave nothing in the spool: the folder as made, and one with what the script left in it',
+      { timeout: 60_000 },
+      async () => {
+        const spoolDir = join(fixture.cluster.dir, 'clean-spool');
+        const own = await fixture.executor({ spoolDir });
+        try {
+          const tidy = service('shell-tidy', 'true', { output: [] });
+          const messy = service(
+            'shell-messy',
+            'mkdir -p sub/deeper && touch sub/deeper/f left "$TMP_INPUT_DIR/extra" "$TMP_OUTPUT_DIR/kept"',
+            { output: [] },
+          );
+          const results = [
+            await run(await invocation(tidy, 'body one'), own),
+            await run(await invocation(messy, 'body two'), own),
+          ];
+          for (const { result, log } of results) assert.equal(result.status, 'succeeded', log);
+          const empty = await waitFor(async () => (await readdir(spoolDir)).length === 0);
+          assert.ok(empty, `left in the spool: ${(await readdir(spoolDir, { recursive: true })).join(', ')}`);
+        } finally {
+          await own.close();
+        }
+      },
+    );
+
     test('a job past its timeout is stopped with JOB_TIMEOUT', { timeout: 60_000 }, async () => {
       const spec = service('shell-timeout', 'echo started\nsleep 60\necho finished', { timeoutMs: 1500 });
       const started = Date.now();
