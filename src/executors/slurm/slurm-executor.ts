@@ -35,7 +35,7 @@ import type { SlurmExecutorConfig } from './config-schema.js';
 import { serviceOptions, slurmJobName } from './sbatch-script.js';
 import { SlurmCli } from './slurm-cli.js';
 import { SpoolIo } from './spool-io.js';
-import { Submissions, type SlurmTask } from './submissions.js';
+import { newTask, Submissions, type SlurmTask } from './submissions.js';
 import { PASSED_NODE_VARIABLES } from './shell-supervisor.js';
 import { planShellTask, type ShellTask, type ShellTaskContext } from './shell-task.js';
 import { anyTaskFiles, TaskTracker } from './task-tracker.js';
@@ -189,21 +189,7 @@ class SlurmExecutorImpl implements SlurmExecutor {
       throw new PlatformError('EXECUTOR_UNAVAILABLE', 'the slurm executor is closed');
     }
     const options = serviceOptions(invocation.service, this.options.config);
-    const task: SlurmTask = {
-      invocation,
-      service: slurmJobName(invocation.service.name),
-      env: {},
-      keyId: null,
-      adopted: false,
-      adoptedShell: false,
-      shell: null,
-      submission: null,
-      index: 0,
-      slurmId: null,
-      queuedMs: Date.now(),
-      done: false,
-      settle: () => undefined,
-    };
+    const task = newTask(invocation);
     const result = new Promise<InvocationResult>((resolve) => {
       task.settle = resolve;
     });

@@ -13,7 +13,7 @@ import type { ServiceSpec } from '../../fdl/service-spec.js';
 import { slurmExecutorConfigSchema } from './config-schema.js';
 import { SlurmCli } from './slurm-cli.js';
 import { SpoolIo } from './spool-io.js';
-import { Submissions, type Submission, type SlurmTask } from './submissions.js';
+import { newTask, Submissions, type Submission, type SlurmTask } from './submissions.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -37,31 +37,17 @@ async function fakeSbatch(binDir: string, seconds: number): Promise<string> {
 }
 
 function task(index: number): SlurmTask {
-  return {
-    invocation: {
-      jobId: `job-${index}`,
-      service: { name: 'gather' } as ServiceSpec,
-      kind: 'http',
-      event: '{}',
-      input: null,
-      bodyPath: null,
-      workDir: '/nonexistent',
-      logPath: '/nonexistent',
-      signal: new AbortController().signal,
-    },
-    service: 'nubes-gather',
-    env: {},
-    keyId: null,
-    adopted: false,
-    adoptedShell: false,
-    shell: null,
-    submission: null,
-    index: 0,
-    slurmId: null,
-    queuedMs: Date.now(),
-    done: false,
-    settle: () => undefined,
-  };
+  return newTask({
+    jobId: `job-${index}`,
+    service: { name: 'gather' } as ServiceSpec,
+    kind: 'http',
+    event: '{}',
+    input: null,
+    bodyPath: null,
+    workDir: '/nonexistent',
+    logPath: '/nonexistent',
+    signal: new AbortController().signal,
+  });
 }
 
 async function gathering(config: Record<string, unknown>, sbatchSeconds: number) {

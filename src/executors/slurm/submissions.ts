@@ -17,7 +17,7 @@ import { PlatformError, toPlatformError } from '../../core/index.js';
 import { formatInvocationFile } from '../../supervisor/invocation-file.js';
 import type { Invocation, InvocationResult } from '../executor.js';
 import type { SlurmExecutorConfig } from './config-schema.js';
-import { arraySpec, batchScript, submissionArgs, taskFiles } from './sbatch-script.js';
+import { arraySpec, batchScript, slurmJobName, submissionArgs, taskFiles } from './sbatch-script.js';
 import type { SlurmCli } from './slurm-cli.js';
 import { SUBMISSION_RECORD, type SubmissionRecord } from './orphans.js';
 import { parseSbatchReply } from './slurm-replies.js';
@@ -50,6 +50,25 @@ export interface SlurmTask {
   queuedMs: number;
   done: boolean;
   settle(result: InvocationResult): void;
+}
+
+/** A task for `invocation`, not yet planned nor submitted (its `settle` set by the caller). */
+export function newTask(invocation: Invocation): SlurmTask {
+  return {
+    invocation,
+    service: slurmJobName(invocation.service.name),
+    env: {},
+    keyId: null,
+    adopted: false,
+    adoptedShell: false,
+    shell: null,
+    submission: null,
+    index: 0,
+    slurmId: null,
+    queuedMs: Date.now(),
+    done: false,
+    settle: () => undefined,
+  };
 }
 
 /** One sbatch submission: a plain job (one task) or a job array. */
