@@ -13,6 +13,7 @@ import type { z } from 'zod';
 import { restJsonError, type AwsReply, type AwsRequest, type FakeService, type Routed } from './fake-aws.js';
 import type { FakeLogs } from './fake-logs.js';
 import { ACCOUNT } from './fake-lambda.js';
+import { containerTmp } from '../../support/container-tmp.js';
 import {
   createComputeEnvironmentSchema,
   createJobQueueSchema,
@@ -339,7 +340,8 @@ export class FakeBatch implements FakeService {
     const properties = job.definition.request.containerProperties;
     const overrides = job.request.containerOverrides;
     const argv = overrides?.command ?? properties?.command ?? [];
-    const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
+    const tmp = containerTmp();
+    const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', ...tmp.env };
     for (const { name, value } of [...(properties?.environment ?? []), ...(overrides?.environment ?? [])])
       env[name] = value;
     const credentials = this.options.roleCredentials;
@@ -378,6 +380,7 @@ export class FakeBatch implements FakeService {
     child.stdout?.on('data', onData);
     child.stderr?.on('data', onData);
     child.on('close', (code, signal) => {
+      tmp.remove();
       if (pending !== '') this.logs.write(LOG_GROUP, job.logStreamName ?? '', pending);
       job.child = null;
       if (job.timer !== null) clearTimeout(job.timer);

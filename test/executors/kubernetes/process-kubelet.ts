@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { chmod, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Kubelet } from './fake-kube-api.js';
+import { containerTmp } from '../../support/container-tmp.js';
 
 /** Writes `<dir>/nubes-supervisor`, which runs the compiled standalone supervisor with node. */
 export async function writeSupervisorWrapper(dir: string): Promise<string> {
@@ -23,15 +24,19 @@ export async function writeSupervisorWrapper(dir: string): Promise<string> {
 export function processKubelet(): Kubelet {
   return (launch) => {
     const argv = [...(launch.container.command ?? []), ...(launch.container.args ?? [])];
+    const tmp = containerTmp();
     const child = spawn(argv[0] ?? '/bin/sh', argv.slice(1), {
-      // What an image's default environment gives (PATH), then the container's own.
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...launch.env },
+      // What an image's default environment gives (PATH, its own /tmp), then the container's own.
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...tmp.env, ...launch.env },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true,
     });
     child.stdout.on('data', (chunk: Buffer) => launch.appendLog(chunk.toString('utf8')));
     child.stderr.on('data', (chunk: Buffer) => launch.appendLog(chunk.toString('utf8')));
-    child.on('close', (code, signal) => launch.exit(code ?? 128 + (signal === 'SIGKILL' ? 9 : 15)));
+    child.on('close', (code, signal) => {
+      tmp.remove();
+      launch.exit(code ?? 128 + (signal === 'SIGKILL' ? 9 : 15));
+    });
     return {
       kill() {
         if (child.pid !== undefined && child.exitCode === null) {
