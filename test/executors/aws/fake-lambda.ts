@@ -9,6 +9,7 @@
  * next, POST response/error), kept warm for the next invocation, killed at the function's timeout
  * (`Task timed out after …`). Its output goes to CloudWatch Logs between START and END lines, as in Lambda.
  */
+import { containerTmp } from '../../support/container-tmp.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -544,9 +545,12 @@ class Environment {
       const port = (this.server?.address() as AddressInfo).port;
       const image = fn.request.ImageConfig ?? {};
       const argv = [...(image.EntryPoint ?? []), ...(image.Command ?? [])];
+      // The environment's own /tmp, gone with it.
+      const tmp = containerTmp();
       const child = spawn(argv[0] ?? '/bin/false', argv.slice(1), {
         env: {
           PATH: process.env.PATH ?? '/usr/bin:/bin',
+          ...tmp.env,
           ...fn.request.Environment?.Variables,
           AWS_LAMBDA_RUNTIME_API: `127.0.0.1:${port}`,
           AWS_LAMBDA_FUNCTION_NAME: fn.name,
@@ -580,6 +584,7 @@ class Environment {
       child.stdout?.on('data', onData);
       child.stderr?.on('data', onData);
       child.on('close', () => {
+        tmp.remove();
         if (pending !== '') this.writeLog(pending);
         this.alive = false;
         const current = this.current;
